@@ -1,0 +1,1 @@
+"""Login-node side of grid-lrt: token pools, SURL lists, staging, sandboxes, submission."""

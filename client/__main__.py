@@ -1,0 +1,5 @@
+"""``python -m grid_lrt.client`` is ``lrt``."""
+
+from grid_lrt.client.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""The CLI of the login node (``lrt``)."""

@@ -1,0 +1,95 @@
+"""``lrt``: the login-node command line. Nouns, then verbs: ``lrt tokens status TYPE``.
+
+This module is the one place where exceptions become exit statuses:
+
+* an ``LrtError`` (a user mistake, a refused login, an unreachable server ...) prints one
+  ``error:`` line and a ``hint:`` line to stderr, and exits with its ``exit_status``;
+* Ctrl-C exits 130; a closed pipe (``lrt ... | head``) exits quietly;
+* anything else is a bug: one line, the traceback only with ``-v``, exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from typing import List, Optional, Sequence
+
+from grid_lrt.shared.errors import LrtError
+from grid_lrt.shared.logsetup import setup_logging
+
+from . import database, demo, tokens
+
+__all__ = ["build_parser", "main", "run"]
+
+log = logging.getLogger("grid_lrt.client.cli")
+
+_DESCRIPTION = """\
+grid-lrt: push LOFAR observations through grid and HPC clusters with a PiCaS token pool.
+
+Connection settings come from the environment (PICAS_URL, PICAS_DB, PICAS_USR,
+PICAS_USR_PWD) or from ~/.picasrc (url=, database=, user=, password=; chmod 600).
+"""
+
+_EPILOG = """\
+examples:
+  lrt demo                              run the whole flow on a local server
+  lrt tokens status MYTYPE              counts per state
+  lrt tokens reset MYTYPE error --yes   retry the failed tokens
+
+Run `lrt NOUN --help` for each command's options.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lrt",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more detail on stderr (-vv: debug, with tracebacks)")
+    nouns = parser.add_subparsers(dest="noun", metavar="COMMAND", required=True)
+    tokens.register(nouns)
+    database.register(nouns)
+    demo.register(nouns)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    setup_logging(args.verbose)
+    try:
+        return int(args.func(args))
+    except LrtError as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        if err.hint:
+            print(f"hint: {err.hint}", file=sys.stderr)
+        if args.verbose >= 2:
+            traceback.print_exc()
+        return err.exit_status
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the one boundary for unexpected errors
+        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc()
+        else:
+            print("hint: this is a bug in grid-lrt; run again with -v for the traceback "
+                  "and report it", file=sys.stderr)
+        return 1
+
+
+def run(argv: Optional[List[str]] = None) -> None:
+    """Console-script entry point."""
+    raise SystemExit(main(argv))
+
+
+if __name__ == "__main__":
+    run()

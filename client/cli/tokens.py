@@ -1,0 +1,175 @@
+"""``lrt tokens ...``: look at and manage the token pool."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any, Dict, List
+
+from grid_lrt.shared.errors import UsageError
+from grid_lrt.shared.token import TokenState, reset_for_retry
+
+from .connect import add_connection_options, handler
+from .output import confirm, print_json, print_table
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+#: Bulk changes of more tokens than this ask for confirmation (or need --yes).
+CONFIRM_ABOVE = 5
+
+_EPILOG = """\
+VIEW is a state (todo, locked, done, error, waiting) or the name of a view in
+_design/TYPE (made with TokenHandler.add_view).
+
+examples:
+  lrt tokens status L229507_pref_cal1
+  lrt tokens list L229507_pref_cal1 error
+  lrt tokens reset L229507_pref_cal1 error --yes
+  lrt tokens archive L229507_pref_cal1 --dest /project/archive
+"""
+
+
+def register(subparsers: Any) -> None:
+    tokens = subparsers.add_parser(
+        "tokens",
+        help="look at and manage tokens (status, list, reset, delete, archive)",
+        description="Look at and manage the tokens of one type in the PiCaS database.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verbs = tokens.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    status = verbs.add_parser("status", help="token counts per state", epilog=_EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    status.add_argument("type", nargs="?", metavar="TYPE", help="token type (omit: every type)")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    add_connection_options(status)
+    status.set_defaults(func=cmd_status)
+
+    listing = verbs.add_parser("list", help="ids of the tokens in a state or view")
+    listing.add_argument("type", metavar="TYPE")
+    listing.add_argument("view", metavar="VIEW")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    add_connection_options(listing)
+    listing.set_defaults(func=cmd_list)
+
+    for verb, func, text in (
+        ("reset", cmd_reset, "put the tokens of a state/view back to todo (scrub_count + 1)"),
+        ("delete", cmd_delete, "delete the tokens of a state/view (a real delete)"),
+    ):
+        sub = verbs.add_parser(verb, help=text, description=text[0].upper() + text[1:] + ".",
+                               epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.add_argument("type", metavar="TYPE")
+        sub.add_argument("view", metavar="VIEW")
+        sub.add_argument("--key", nargs=2, metavar=("FIELD", "VALUE"),
+                         help="only tokens whose FIELD equals VALUE (compared as text)")
+        sub.add_argument("--yes", "-y", action="store_true",
+                         help=f"do not ask before changing more than {CONFIRM_ABOVE} tokens")
+        sub.add_argument("--dry-run", action="store_true", help="show what would change")
+        if verb == "reset":
+            sub.add_argument("--del-attach", action="store_true",
+                             help="also drop the tokens' attachments (logs, results)")
+        add_connection_options(sub)
+        sub.set_defaults(func=func)
+
+    arch = verbs.add_parser("archive", help="save every token of a type (YAML + attachments)")
+    arch.add_argument("type", metavar="TYPE")
+    arch.add_argument("--dest", default=".", help="folder to write into (default: .)")
+    arch.add_argument("--no-compress", action="store_true", help="keep a folder, no tar.gz")
+    arch.add_argument("--delete", action="store_true",
+                      help="delete the tokens once the archive is complete")
+    add_connection_options(arch)
+    arch.set_defaults(func=cmd_archive)
+
+
+def _counts_rows(counts: Dict[TokenState, int]) -> List[List[Any]]:
+    rows: List[List[Any]] = [[state.value, counts[state]] for state in TokenState]
+    rows.append(["total", sum(counts.values())])
+    return rows
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    th = handler(args, args.type or "token")
+    if args.type:
+        counts = th.pool.counts(args.type)
+        if args.json:
+            print_json({"type": args.type, "database": th.database.name,
+                        "counts": {s.value: n for s, n in counts.items()},
+                        "total": sum(counts.values())})
+        else:
+            print_table(["state", "tokens"], _counts_rows(counts))
+        return 0
+    types = th.pool.types()
+    if args.json:
+        print_json({t: {s.value: n for s, n in c.items()} for t, c in types.items()})
+        return 0
+    headers = ["type", *[s.value for s in TokenState], "total"]
+    print_table(headers, [[t, *[c[s] for s in TokenState], sum(c.values())] for t, c in types.items()])
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    th = handler(args, args.type)
+    ids = th.ids_in_view(args.view)
+    if args.json:
+        print_json({"type": args.type, "view": args.view, "ids": ids})
+    else:
+        for token_id in ids:
+            print(token_id)
+    log.info("%d tokens in %s/%s", len(ids), args.type, args.view)
+    return 0
+
+
+def _bulk(args: argparse.Namespace, verb: str) -> int:
+    th = handler(args, args.type)
+    key = [args.key[0], args.key[1]] if args.key else None
+    ids = th.ids_in_view(args.view, key) if key is None else _ids_with_text_key(th, args.view, key)
+    if args.dry_run:
+        for token_id in ids:
+            print(token_id)
+        print(f"would {verb} {len(ids)} tokens of type {args.type} in {args.view}")
+        return 0
+    if not ids:
+        print(f"no tokens of type {args.type} in {args.view}; nothing to {verb}")
+        return 0
+    if len(ids) > CONFIRM_ABOVE and not confirm(
+        f"{verb} {len(ids)} tokens of type {args.type} in {args.view}?", assume_yes=args.yes
+    ):
+        raise UsageError(
+            f"not confirmed: {verb} of {len(ids)} tokens cancelled",
+            hint="pass --yes to confirm without a terminal",
+        )
+    if verb == "reset":
+        result = th.pool.update(ids, lambda doc: reset_for_retry(doc, drop_attachments=args.del_attach))
+    else:
+        result = th.pool.delete(ids)
+    print(f"{args.type}/{args.view}: " + result.summary("reset" if verb == "reset" else "deleted"))
+    for token_id, reason in result.failed.items():
+        log.error("%s: %s", token_id, reason)
+    return 0 if result.ok else 1
+
+
+def _ids_with_text_key(th: Any, view: str, key: List[str]) -> List[str]:
+    ids = th.ids_in_view(view)
+    return [d["_id"] for d in th.pool.docs(ids) if str(d.get(key[0])) == key[1]]
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    return _bulk(args, "reset")
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    return _bulk(args, "delete")
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    th = handler(args, args.type)
+    count = len(th.pool.ids(args.type))
+    if not count:
+        print(f"no tokens of type {args.type}; nothing archived")
+        return 0
+    out = th.archive_tokens(delete_on_save=args.delete, compress=not args.no_compress, dest=args.dest)
+    print(f"archived {count} tokens of type {args.type} to {out}" + (" and deleted them" if args.delete else ""))
+    return 0

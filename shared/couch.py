@@ -1,0 +1,418 @@
+"""A small CouchDB client on ``requests``: the only module that speaks CouchDB's HTTP API.
+
+One ``requests.Session`` per database handle (connection reuse), bounded retries with
+exponential backoff on connection errors and 502/503/504, and translation of HTTP failures
+into our own exceptions at this boundary:
+
+==========================  =================================================
+HTTP / transport            raised
+==========================  =================================================
+connection refused, DNS,    :class:`CouchUnreachableError` (after the retries)
+timeouts
+401, 403                    :class:`CouchAuthError`
+404 on the database         :class:`DatabaseNotFoundError`
+404 on a document           :class:`DocumentNotFoundError`
+409                         :class:`ConflictError`
+anything else >= 400        :class:`CouchError`
+==========================  =================================================
+
+Works with Apache CouchDB 2/3 and with pouchdb-server (which needs ``Accept: application/json``
+to answer JSON). Credentials are never part of a message, a ``repr`` or a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .errors import LrtError
+
+__all__ = [
+    "ConflictError",
+    "CouchAuthError",
+    "CouchDB",
+    "CouchError",
+    "CouchUnreachableError",
+    "DatabaseNotFoundError",
+    "Document",
+    "DocumentNotFoundError",
+    "split_credentials",
+]
+
+log = logging.getLogger(__name__)
+
+# View/query parameters CouchDB expects as JSON values.
+_JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end_key"})
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "COPY"})
+
+
+class CouchError(LrtError):
+    """A CouchDB request failed; ``status`` is the HTTP status (0 when none came back)."""
+
+    def __init__(self, message: str, *, status: int = 0, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class CouchUnreachableError(CouchError):
+    """The server did not answer, even after the retries."""
+
+
+class CouchAuthError(CouchError):
+    """The server refused the credentials (401) or the user's rights (403)."""
+
+
+class DatabaseNotFoundError(CouchError):
+    """The database does not exist on the server."""
+
+
+class DocumentNotFoundError(CouchError):
+    """The document (or attachment, or view) does not exist."""
+
+
+class ConflictError(CouchError):
+    """The write lost a race: the document changed since its ``_rev`` was read (HTTP 409)."""
+
+
+class Document(Dict[str, Any]):
+    """A CouchDB document: a plain ``dict`` with ``id`` and ``rev`` shortcuts."""
+
+    @property
+    def id(self) -> str:
+        return str(self.get("_id", ""))
+
+    @property
+    def rev(self) -> str:
+        return str(self.get("_rev", ""))
+
+
+def split_credentials(url: str) -> Tuple[str, Optional[str], Optional[str]]:
+    """Split ``http://user:pw@host:port/`` into the bare URL and the credentials."""
+    parts = urlsplit(url.strip())
+    if not parts.scheme or not parts.hostname:
+        raise LrtError(
+            f"{url!r} is not a server URL",
+            hint="give it as http(s)://host:port, e.g. https://picas-lofar.grid.surfsara.nl:6984",
+        )
+    netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    if parts.port:
+        netloc += f":{parts.port}"
+    bare = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+    user = parts.username or None
+    password = parts.password or None
+    return bare, user, password
+
+
+def _doc_path(doc_id: str) -> str:
+    if doc_id.startswith("_design/"):
+        return "_design/" + quote(doc_id[len("_design/") :], safe="")
+    if doc_id.startswith("_local/"):
+        return "_local/" + quote(doc_id[len("_local/") :], safe="")
+    return quote(doc_id, safe="")
+
+
+def _encode_params(params: Mapping[str, Any]) -> Dict[str, str]:
+    out: Dict[str, str] = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        if name in _JSON_PARAMS:
+            out[name] = json.dumps(value)
+        elif isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        else:
+            out[name] = str(value)
+    return out
+
+
+class CouchDB:
+    """One database on one CouchDB(-compatible) server.
+
+    Args:
+        url: Server URL, ``http(s)://host:port``. Credentials in the URL are accepted and moved
+            out of it (into HTTP basic auth).
+        db: Database name.
+        user: User name (overrides one in the URL).
+        password: Password (overrides one in the URL).
+        timeout: ``(connect, read)`` seconds. Reads are long because CouchDB builds a view's
+            index on the first query after many writes.
+        retries: Attempts after the first on connection errors and 502/503/504.
+        backoff: Backoff factor in seconds (0.5 → waits 0, 1, 2, 4 s ...).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        db: str,
+        *,
+        user: Optional[str] = None,
+        password: Optional[str] = None,
+        timeout: Tuple[float, float] = (10.0, 600.0),
+        retries: int = 4,
+        backoff: float = 0.5,
+    ) -> None:
+        bare, url_user, url_password = split_credentials(url)
+        if not db:
+            raise LrtError("no database name given", hint="set PICAS_DB or database= in ~/.picasrc")
+        self.server_url = bare
+        self.name = db
+        self.url = f"{bare}/{quote(db, safe='')}"
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers.update(
+            {"Accept": "application/json", "Content-Type": "application/json"}
+        )
+        user = user if user else url_user
+        password = password if password is not None and user else url_password
+        if user:
+            self.session.auth = (user, password or "")
+        self.user = user or ""
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=min(retries, 2),
+            status=retries,
+            other=0,
+            backoff_factor=backoff,
+            status_forcelist=(502, 503, 504),
+            allowed_methods=_IDEMPOTENT,
+            raise_on_status=False,
+            respect_retry_after_header=True,
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._retries = retries
+
+    def __repr__(self) -> str:
+        return f"CouchDB({self.server_url!r}, {self.name!r}, user={self.user!r})"
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str = "",
+        *,
+        params: Optional[Mapping[str, Any]] = None,
+        body: Any = None,
+        data: Optional[bytes] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        doc_id: Optional[str] = None,
+    ) -> requests.Response:
+        """Send one request to ``<db>/<path>`` and translate failures into ``CouchError``s."""
+        url = f"{self.url}/{path}" if path else self.url
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=_encode_params(params or {}),
+                data=json.dumps(body) if body is not None else data,
+                headers=dict(headers or {}),
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            reason = type(exc).__name__
+            if isinstance(exc, requests.ConnectionError):
+                reason = "connection failed (refused, reset or name not resolved)"
+            elif isinstance(exc, requests.Timeout):
+                reason = "timed out"
+            raise CouchUnreachableError(
+                f"cannot reach the CouchDB server {self.server_url} "
+                f"after {self._retries + 1} attempts: {reason}",
+                hint="check the server URL (PICAS_URL or url= in ~/.picasrc), that the server "
+                "is up, and that this machine may connect to it",
+            ) from None
+        if response.status_code >= 400:
+            self._raise_for(response, doc_id)
+        return response
+
+    def _raise_for(self, response: requests.Response, doc_id: Optional[str]) -> None:
+        status = response.status_code
+        try:
+            payload = response.json()
+            error, reason = str(payload.get("error", "")), str(payload.get("reason", ""))
+        except ValueError:
+            error, reason = "", response.text[:200]
+        what = f"document {doc_id!r} in " if doc_id else ""
+        where = f"{what}database {self.name!r} on {self.server_url}"
+        if status == 401:
+            raise CouchAuthError(
+                f"the server {self.server_url} refused the login of user {self.user!r}: {reason}",
+                status=status,
+                hint="check PICAS_USR / PICAS_USR_PWD (or user=/password= in ~/.picasrc)",
+            )
+        if status == 403:
+            raise CouchAuthError(
+                f"user {self.user!r} may not do this on {where}: {reason}",
+                status=status,
+                hint="ask the database admin for write/admin rights on this database",
+            )
+        if status == 404 and (not doc_id or reason in ("Database does not exist.", "no_db_file")):
+            raise DatabaseNotFoundError(
+                f"database {self.name!r} does not exist on {self.server_url}",
+                status=status,
+                hint="check PICAS_DB (or database= in ~/.picasrc); "
+                "create it with `lrt db create NAME` if it should exist",
+            )
+        if status == 404:
+            raise DocumentNotFoundError(f"{where} not found ({reason or error})", status=status)
+        if status == 409:
+            raise ConflictError(
+                f"{where}: update conflict, the document changed since it was read",
+                status=status,
+            )
+        raise CouchError(f"{where}: HTTP {status} {error}: {reason}".rstrip(": "), status=status)
+
+    # -- database ----------------------------------------------------------------------------
+
+    def info(self) -> Dict[str, Any]:
+        """``GET /db``: raises :class:`DatabaseNotFoundError` when it does not exist."""
+        return dict(self.request("GET").json())
+
+    def exists(self) -> bool:
+        try:
+            self.info()
+        except DatabaseNotFoundError:
+            return False
+        return True
+
+    def create(self) -> bool:
+        """Create the database; False when it existed already."""
+        try:
+            self.request("PUT")
+        except CouchError as exc:
+            if exc.status == 412:
+                return False
+            raise
+        return True
+
+    def drop(self) -> None:
+        """Delete the whole database."""
+        self.request("DELETE")
+
+    # -- documents ---------------------------------------------------------------------------
+
+    def get(self, doc_id: str, **params: Any) -> Document:
+        return Document(self.request("GET", _doc_path(doc_id), params=params, doc_id=doc_id).json())
+
+    def get_or_none(self, doc_id: str) -> Optional[Document]:
+        try:
+            return self.get(doc_id)
+        except DocumentNotFoundError:
+            return None
+
+    def __getitem__(self, doc_id: str) -> Document:
+        return self.get(doc_id)
+
+    def __contains__(self, doc_id: object) -> bool:
+        if not isinstance(doc_id, str):
+            return False
+        try:
+            self.request("HEAD", _doc_path(doc_id), doc_id=doc_id)
+        except DocumentNotFoundError:
+            return False
+        return True
+
+    def save(self, doc: Dict[str, Any]) -> str:
+        """PUT ``doc`` (with its ``_rev`` if it has one); sets and returns the new ``_rev``.
+
+        Raises:
+            ConflictError: ``doc["_rev"]`` is not the current revision.
+        """
+        doc_id = str(doc["_id"])
+        result = self.request("PUT", _doc_path(doc_id), body=doc, doc_id=doc_id).json()
+        doc["_rev"] = result["rev"]
+        return str(result["rev"])
+
+    def delete(self, doc_id: str, rev: str) -> None:
+        """Delete one document revision (a real delete, not ``_purge``)."""
+        self.request("DELETE", _doc_path(doc_id), params={"rev": rev}, doc_id=doc_id)
+
+    def bulk_docs(self, docs: Sequence[Mapping[str, Any]], batch_size: int = 1000) -> List[Any]:
+        """Write many documents through ``_bulk_docs``, ``batch_size`` per request.
+
+        Returns the per-document results in input order: ``{"ok": True, "id", "rev"}`` or
+        ``{"id", "error": "conflict", ...}``; a conflict is data here, not an exception.
+        """
+        results: List[Any] = []
+        for start in range(0, len(docs), batch_size):
+            chunk = list(docs[start : start + batch_size])
+            results.extend(self.request("POST", "_bulk_docs", body={"docs": chunk}).json())
+        return results
+
+    def all_docs(self, keys: Optional[Iterable[str]] = None, **params: Any) -> Dict[str, Any]:
+        if keys is not None:
+            return dict(
+                self.request("POST", "_all_docs", params=params, body={"keys": list(keys)}).json()
+            )
+        return dict(self.request("GET", "_all_docs", params=params).json())
+
+    # -- views -------------------------------------------------------------------------------
+
+    def view(self, ddoc: str, name: str, **params: Any) -> Dict[str, Any]:
+        """Query ``_design/<ddoc>/_view/<name>``; JSON-valued parameters are encoded for you."""
+        path = f"_design/{quote(ddoc, safe='')}/_view/{quote(name, safe='')}"
+        keys = params.pop("keys", None)
+        if keys is not None:
+            response = self.request("POST", path, params=params, body={"keys": list(keys)})
+        else:
+            response = self.request("GET", path, params=params, doc_id=f"_design/{ddoc}")
+        return dict(response.json())
+
+    def iter_view(
+        self, ddoc: str, name: str, *, page: int = 1000, **params: Any
+    ) -> Iterator[Dict[str, Any]]:
+        """All rows of a map view, ``page`` rows per request.
+
+        Pages continue at the last key, skipping the rows already seen with that key
+        (pouchdb-server ignores ``startkey_docid``, so that is not used).
+        """
+        params = dict(params, reduce=False, limit=page)
+        while True:
+            rows = self.view(ddoc, name, **params)["rows"]
+            yield from rows
+            if len(rows) < page:
+                return
+            last_key = rows[-1]["key"]
+            same = sum(1 for row in rows if row["key"] == last_key)
+            if params.get("startkey") == last_key and "skip" in params:
+                same += int(params["skip"])
+            params.update(startkey=last_key, skip=same)
+
+    # -- attachments -------------------------------------------------------------------------
+
+    def put_attachment(
+        self, doc_id: str, rev: str, name: str, data: bytes, content_type: str
+    ) -> str:
+        """Add or replace one attachment; returns the document's new ``_rev``."""
+        response = self.request(
+            "PUT",
+            f"{_doc_path(doc_id)}/{quote(name, safe='/')}",
+            params={"rev": rev},
+            data=data,
+            headers={"Content-Type": content_type},
+            doc_id=doc_id,
+        )
+        return str(response.json()["rev"])
+
+    def get_attachment(self, doc_id: str, name: str) -> bytes:
+        response = self.request(
+            "GET", f"{_doc_path(doc_id)}/{quote(name, safe='/')}", doc_id=doc_id
+        )
+        return bytes(response.content)
+
+    def delete_attachment(self, doc_id: str, rev: str, name: str) -> str:
+        response = self.request(
+            "DELETE",
+            f"{_doc_path(doc_id)}/{quote(name, safe='/')}",
+            params={"rev": rev},
+            doc_id=doc_id,
+        )
+        return str(response.json()["rev"])

@@ -1,0 +1,127 @@
+"""CouchDB design documents generated from the token schema (``token.py``).
+
+Two kinds of design document:
+
+* **Database-wide** (``_design/grid_lrt``), used by grid-lrt's own code paths (launcher claims,
+  overview counts, the CLI). Its one view ``tokens`` emits one row per token, keyed
+  ``[type, state, _id]`` with the id as value and a ``_count`` reduce. A todo claim is a key
+  range query, the overview is one ``group_level=2`` query, and CouchDB indexes one view for
+  all token types instead of one view per type and state (its cost grows with the number of
+  documents, not with types × documents).
+* **Per type** (``_design/<type>``), the seed's views for notebooks and Fauxton users: ``todo``,
+  ``locked``, ``done``, ``error`` (each emits ``(doc._id, doc._id)``; the launcher of old
+  relies on the value being the id), ``overview_total`` (map/reduce whose categories are the
+  states: they do not overlap and add up to the number of tokens of the type) and any custom
+  view built from a condition string.
+
+All JavaScript is ES5 (CouchDB 3's default engine) and embeds ``token.STATE_JS``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict
+
+from .token import STATE_JS, TokenState
+
+__all__ = [
+    "DB_DDOC",
+    "DB_VIEW",
+    "STATUS_VIEWS",
+    "SCHEMA_VERSION",
+    "condition_map",
+    "database_design_doc",
+    "mapreduce_view",
+    "overview_view",
+    "state_view",
+    "type_design_doc",
+]
+
+#: Bumped whenever the generated JavaScript changes; stored in every design doc we write.
+SCHEMA_VERSION = 1
+
+DB_DDOC = "grid_lrt"
+DB_VIEW = "tokens"
+#: The seed's status views, in the order ``add_status_views`` creates them.
+STATUS_VIEWS = ("todo", "locked", "done", "error")
+OVERVIEW = "overview_total"
+
+
+def _js_string(value: str) -> str:
+    return json.dumps(value)
+
+
+def _map(body: str) -> str:
+    return "function (doc) {\n" + STATE_JS + "\n" + body + "\n}"
+
+
+def database_design_doc() -> Dict[str, Any]:
+    """``_design/grid_lrt``: one view over every token of every type."""
+    return {
+        "_id": f"_design/{DB_DDOC}",
+        "language": "javascript",
+        "grid_lrt_schema": SCHEMA_VERSION,
+        "views": {
+            DB_VIEW: {
+                "map": _map(
+                    "  if (isToken(doc)) { emit([doc.type, stateOf(doc), doc._id], doc._id); }"
+                ),
+                "reduce": "_count",
+            }
+        },
+    }
+
+
+def _type_guard(t_type: str) -> str:
+    return f"isToken(doc) && doc.type === {_js_string(t_type)}"
+
+
+def state_view(t_type: str, state: TokenState) -> Dict[str, str]:
+    """A seed status view: the tokens of ``t_type`` in ``state``, emitting ``(id, id)``."""
+    return {
+        "map": _map(
+            f"  if ({_type_guard(t_type)} && stateOf(doc) === {_js_string(state.value)}) "
+            "{ emit(doc._id, doc._id); }"
+        )
+    }
+
+
+def overview_view(t_type: str, condition: str = "true") -> Dict[str, str]:
+    """``overview_total``: one row per token keyed by its state, ``_count`` reduce.
+
+    Query with ``group=true`` for ``{state: count}``. ``condition`` (JavaScript on ``doc``)
+    narrows it to a subset, which is what ``add_mapreduce_view`` makes.
+    """
+    return {
+        "map": _map(
+            f"  if ({_type_guard(t_type)} && ({condition})) {{ emit(stateOf(doc), 1); }}"
+        ),
+        "reduce": "_count",
+    }
+
+
+def mapreduce_view(t_type: str, condition: str) -> Dict[str, str]:
+    """A "mini overview" restricted by ``condition`` (seed ``add_mapreduce_view``)."""
+    return overview_view(t_type, condition)
+
+
+def condition_map(
+    t_type: str, condition: str, emit_value: str = "doc._id", emit_value2: str = "doc._id"
+) -> Dict[str, str]:
+    """A custom view: tokens of ``t_type`` for which ``condition`` holds (seed ``add_view``)."""
+    return {
+        "map": _map(
+            f"  if ({_type_guard(t_type)}) {{ if ({condition}) "
+            f"{{ emit({emit_value}, {emit_value2}); }} }}"
+        )
+    }
+
+
+def type_design_doc(t_type: str) -> Dict[str, Any]:
+    """A fresh ``_design/<type>`` with no views yet (they are added by name)."""
+    return {
+        "_id": f"_design/{t_type}",
+        "language": "javascript",
+        "grid_lrt_schema": SCHEMA_VERSION,
+        "views": {},
+    }

@@ -1,0 +1,83 @@
+"""The CouchDB adapter: errors become our exceptions with clear messages, no secrets leak."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from grid_lrt.shared.couch import (
+    ConflictError,
+    CouchDB,
+    CouchUnreachableError,
+    DatabaseNotFoundError,
+    DocumentNotFoundError,
+    split_credentials,
+)
+from tests.couchserver import CouchServer
+from tests.integration.helpers import couch
+
+pytestmark = pytest.mark.worker
+
+
+def test_split_credentials() -> None:
+    assert split_credentials("http://u:p%40ss@127.0.0.1:5984/") == ("http://127.0.0.1:5984", "u", "p%40ss")
+    assert split_credentials("https://host:6984") == ("https://host:6984", None, None)
+
+
+def test_stale_rev_is_a_conflict(couchdb_server: CouchServer, couch_db_name: str) -> None:
+    db = couch(couchdb_server, couch_db_name)
+    doc = {"_id": "a", "lock": 0}
+    db.save(doc)
+    stale = dict(doc)
+    doc["lock"] = 1
+    db.save(doc)
+    with pytest.raises(ConflictError, match="update conflict"):
+        db.save(stale)
+
+
+def test_unknown_database_names_it(couchdb_server: CouchServer) -> None:
+    db = couch(couchdb_server, "no_such_db_here")
+    with pytest.raises(DatabaseNotFoundError, match="'no_such_db_here' does not exist") as info:
+        db.info()
+    assert "PICAS_DB" in info.value.hint
+    assert not db.exists()
+
+
+def test_missing_document(couchdb_server: CouchServer, couch_db_name: str) -> None:
+    db = couch(couchdb_server, couch_db_name)
+    with pytest.raises(DocumentNotFoundError):
+        db.get("nope")
+    assert db.get_or_none("nope") is None and "nope" not in db
+
+
+def test_unreachable_server_retries_then_names_server() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    db = CouchDB(f"http://alice:s3cret@127.0.0.1:{port}", "x", retries=2, backoff=0.05)
+    start = time.monotonic()
+    with pytest.raises(CouchUnreachableError) as info:
+        db.info()
+    assert time.monotonic() - start < 5
+    message = str(info.value) + info.value.hint
+    assert f"127.0.0.1:{port}" in message and "3 attempts" in message
+    assert "s3cret" not in message and "s3cret" not in repr(db)
+
+
+def test_binary_attachment_roundtrip(couchdb_server: CouchServer, couch_db_name: str) -> None:
+    db = couch(couchdb_server, couch_db_name)
+    doc = {"_id": "a"}
+    db.save(doc)
+    payload = bytes(range(256)) * 3
+    db.put_attachment("a", doc["_rev"], "dir/plot.png", payload, "image/png")
+    assert db.get_attachment("a", "dir/plot.png") == payload
+
+
+def test_iter_view_pages_through_everything(couchdb_server: CouchServer, couch_db_name: str) -> None:
+    db = couch(couchdb_server, couch_db_name)
+    db.bulk_docs([{"_id": f"d{i:03d}", "k": i % 3} for i in range(25)])
+    db.save({"_id": "_design/x", "views": {"by_k": {"map": "function(doc){ emit(doc.k, null); }"}}})
+    rows = list(db.iter_view("x", "by_k", page=4))
+    assert len(rows) == 25 and len({r["id"] for r in rows}) == 25

@@ -1,0 +1,77 @@
+"""Repository layout rules: import boundaries, the worker's Python floor, packaging."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.9/3.10
+    tomllib = None
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.worker
+
+
+def _imports(folder: str) -> dict[Path, set[str]]:
+    found: dict[Path, set[str]] = {}
+    for path in (ROOT / folder).rglob("*.py"):
+        names: set[str] = set()
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+            elif isinstance(node, ast.ImportFrom) and node.level > 1:
+                names.add("<relative import leaving the package>")
+        found[path] = names
+    return found
+
+
+@pytest.mark.parametrize(
+    ("folder", "forbidden"),
+    [
+        ("shared", ("grid_lrt.client", "grid_lrt.launcher", "client", "launcher", "yaml")),
+        ("launcher", ("grid_lrt.client", "client", "yaml")),
+    ],
+)
+def test_import_boundaries(folder: str, forbidden: tuple[str, ...]) -> None:
+    for path, names in _imports(folder).items():
+        for name in names:
+            assert not any(name == f or name.startswith(f + ".") for f in forbidden), (
+                f"{path.relative_to(ROOT)} imports {name}"
+            )
+            assert "<relative import leaving the package>" != name, path
+
+
+def test_no_bare_top_level_import_names() -> None:
+    for folder in ("client", "launcher", "shared", "tests", "bench"):
+        for path, names in _imports(folder).items():
+            bad = {n for n in names if n.split(".")[0] in ("client", "launcher", "shared")}
+            assert not bad, f"{path.relative_to(ROOT)} imports {bad}; use grid_lrt.*"
+
+
+@pytest.mark.parametrize("folder", ["shared", "launcher"])
+def test_worker_code_parses_as_python_39(folder: str) -> None:
+    for path in (ROOT / folder).rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        ast.parse(source, filename=str(path), feature_version=(3, 9))
+        assert "from __future__ import annotations" in source or len(source) < 200, path
+
+
+@pytest.mark.skipif(tomllib is None, reason="tomllib needs Python 3.11")
+def test_every_package_folder_is_packaged() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    mapping = {"client": "grid_lrt.client", "launcher": "grid_lrt.launcher", "shared": "grid_lrt.shared"}
+    on_disk = set()
+    for top, package in mapping.items():
+        for init in (ROOT / top).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / top).parts
+            on_disk.add(".".join((package, *rel)))
+    assert on_disk == listed
