@@ -41,6 +41,23 @@ def register(subparsers: Any) -> None:
     )
     verbs = tokens.add_subparsers(dest="verb", metavar="VERB", required=True)
 
+    create = verbs.add_parser(
+        "create",
+        help="one token per chunk of subbands of a SURL list",
+        description="Create one token per chunk of SIZE subbands of a SURL list, each with its "
+        "chunk attached as srm.txt and the fields of a YAML token configuration. Re-running "
+        "creates no duplicates: existing tokens are reported and left untouched.",
+        epilog="example:\n  lrt tokens create L229507_cal1 --srm srm.txt --config pref_cal1.cfg --size 10",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    create.add_argument("type", metavar="TYPE")
+    create.add_argument("--srm", required=True, metavar="FILE", help="SURL list, one link per line")
+    create.add_argument("--config", metavar="YAML", help="token configuration (Token: section)")
+    create.add_argument("--size", type=int, default=10, help="subbands per token (default 10)")
+    create.add_argument("--key-name", default="STARTSB", help="field holding the first subband")
+    add_connection_options(create)
+    create.set_defaults(func=cmd_create)
+
     status = verbs.add_parser("status", help="token counts per state", epilog=_EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     status.add_argument("type", nargs="?", metavar="TYPE", help="token type (omit: every type)")
@@ -88,6 +105,26 @@ def _counts_rows(counts: Dict[TokenState, int]) -> List[List[Any]]:
     rows: List[List[Any]] = [[state.value, counts[state]] for state in TokenState]
     rows.append(["total", sum(counts.values())])
     return rows
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    from ..staging.srmlist import SurlList, slice_dicts
+    from ..tokenset import TokenSet
+
+    if args.size < 1:
+        raise UsageError(f"--size must be at least 1, not {args.size}")
+    links = SurlList.from_file(args.srm)
+    if not len(links):
+        raise UsageError(f"{args.srm} holds no SURLs", hint="one srm:// link per line")
+    chunks = slice_dicts(links.sbn_dict(), args.size)
+    th = handler(args, args.type)
+    result = TokenSet(th, args.config).create_dict_tokens(
+        chunks, id_append=links.obsid, key_name=args.key_name, file_upload="srm.txt"
+    )
+    print(f"{args.type}: " + result.summary("created"))
+    for token_id in result.existing:
+        log.info("already existed: %s", token_id)
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
