@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import glob
-import os
 import shutil
 from pathlib import Path
 
@@ -21,8 +19,8 @@ TEST_DEPS = PYPROJECT["dependency-groups"]["test"]
 def _python39() -> str:
     """The Python 3.9 interpreter (the worker-node floor): PATH, then pyenv's folder."""
     found = shutil.which("python3.9")
-    pyenv = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.9*/bin/python3.9")))
-    return pyenv[-1] if pyenv else (found or "python3.9")
+    pyenv = sorted((Path.home() / ".pyenv" / "versions").glob("3.9*/bin/python3.9"))
+    return str(pyenv[-1]) if pyenv else (found or "python3.9")
 
 
 def _install_pouchdb(session: nox.Session) -> None:

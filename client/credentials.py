@@ -75,8 +75,7 @@ def _read_picasrc(path: Path) -> Dict[str, str]:
     mode = path.stat().st_mode
     if mode & (stat.S_IRGRP | stat.S_IROTH):
         log.warning(
-            "%s is readable by other users and holds your PiCaS password; "
-            "run: chmod 600 %s",
+            "%s is readable by other users and holds your PiCaS password; run: chmod 600 %s",
             path,
             path,
         )

@@ -29,7 +29,10 @@ __all__ = ["LocalServer", "find_pouchdb_server", "local_server"]
 
 log = logging.getLogger(__name__)
 
-_TREE_BIN = Path(__file__).resolve().parents[1] / "tools/couch/node_modules/pouchdb-server/bin/pouchdb-server"
+_TREE_BIN = (
+    Path(__file__).resolve().parents[1]
+    / "tools/couch/node_modules/pouchdb-server/bin/pouchdb-server"
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,11 @@ class LocalServer:
 
 def find_pouchdb_server() -> Path:
     """The pouchdb-server entry point, or a clear error saying how to install it."""
-    candidates = [os.environ.get("LRT_POUCHDB_SERVER", ""), str(_TREE_BIN), shutil.which("pouchdb-server") or ""]
+    candidates = [
+        os.environ.get("LRT_POUCHDB_SERVER", ""),
+        str(_TREE_BIN),
+        shutil.which("pouchdb-server") or "",
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return Path(candidate)
@@ -89,14 +96,18 @@ def local_server(workdir: Optional[Path] = None, *, timeout: float = 30.0) -> It
             deadline = time.monotonic() + timeout
             while True:
                 if proc.poll() is not None:
-                    raise LrtError(f"pouchdb-server exited with status {proc.returncode}; "
-                                   f"see {workdir / 'server.log'}")
+                    raise LrtError(
+                        f"pouchdb-server exited with status {proc.returncode}; "
+                        f"see {workdir / 'server.log'}"
+                    )
                 try:
                     requests.get(url, timeout=1).raise_for_status()
                     break
                 except requests.RequestException:
                     if time.monotonic() > deadline:
-                        raise LrtError(f"pouchdb-server did not answer on {url} within {timeout:.0f} s") from None
+                        raise LrtError(
+                            f"pouchdb-server did not answer on {url} within {timeout:.0f} s"
+                        ) from None
                     time.sleep(0.1)
             log.info("local pouchdb-server on %s (workdir %s)", url, workdir)
             yield LocalServer(url, user, password)

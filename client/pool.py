@@ -94,7 +94,7 @@ class TokenPool:
     def counts(self, t_type: str) -> Dict[TokenState, int]:
         """Tokens of ``t_type`` per state, in one request. Every state is present."""
         rows = self._query(startkey=[t_type], endkey=[t_type, {}], group_level=2)["rows"]
-        counts = {state: 0 for state in TokenState}
+        counts = dict.fromkeys(TokenState, 0)
         for row in rows:
             counts[TokenState(row["key"][1])] = int(row["value"])
         return counts
@@ -104,7 +104,7 @@ class TokenPool:
         result: Dict[str, Dict[TokenState, int]] = {}
         for row in self._query(group_level=2)["rows"]:
             t_type, state = row["key"][0], TokenState(row["key"][1])
-            result.setdefault(t_type, {s: 0 for s in TokenState})[state] = int(row["value"])
+            result.setdefault(t_type, dict.fromkeys(TokenState, 0))[state] = int(row["value"])
         return result
 
     def ids(self, t_type: str, state: Optional[TokenState] = None) -> List[str]:

@@ -131,7 +131,7 @@ class TokenHandler:
     def load_views(self) -> Dict[str, ViewDefinition]:
         """Read the views of ``_design/<type>`` into ``self.views`` (and return it)."""
         ddoc = self.database.get_or_none(self._ddoc_id)
-        names = list((ddoc or {}).get("views", {}))
+        names = list(ddoc.get("views", {})) if ddoc is not None else []
         self.views = {name: ViewDefinition(self.t_type, name) for name in names}
         return self.views
 
@@ -238,14 +238,20 @@ class TokenHandler:
         return list(self.database.get(token).get("_attachments", {}))
 
     def get_attachment(self, token: str, filename: str, savename: Optional[str] = None) -> str:
-        """Save an attachment to ``savename`` (default: its name, ``/`` → ``_``); return the path."""
+        """Save an attachment to ``savename`` (default: its name with ``/`` → ``_``).
+
+        Returns the absolute path of the saved file.
+        """
         target = Path(savename or filename.replace("/", "_"))
         data = self.database.get_attachment(token, filename)
         target.write_bytes(data)
         return str(target.resolve())
 
     def reset_tokens(
-        self, view_name: str = "test_view", key: Optional[Sequence[Any]] = None, del_attach: bool = False
+        self,
+        view_name: str = "test_view",
+        key: Optional[Sequence[Any]] = None,
+        del_attach: bool = False,
     ) -> BulkResult:
         """Put the tokens of a view back to todo (``scrub_count + 1``).
 
@@ -268,7 +274,9 @@ class TokenHandler:
 
         return self.pool.update(self.ids_in_view(view_name), set_status)
 
-    def delete_tokens(self, view_name: str = "test_view", key: Optional[Sequence[Any]] = None) -> BulkResult:
+    def delete_tokens(
+        self, view_name: str = "test_view", key: Optional[Sequence[Any]] = None
+    ) -> BulkResult:
         """Delete the tokens of a view (optionally only those with ``key=[field, value]``)."""
         ids = self.ids_in_view(view_name, key)
         result = self.pool.delete(ids)
@@ -313,7 +321,10 @@ class TokenHandler:
         return [str(f) for f in files]
 
     def archive_tokens(
-        self, delete_on_save: bool = False, compress: bool = True, dest: Union[str, Path, None] = None
+        self,
+        delete_on_save: bool = False,
+        compress: bool = True,
+        dest: Union[str, Path, None] = None,
     ) -> str:
         """Archive every token of this type into ``<type>/`` (or ``tokens_<type>.tar.gz``).
 

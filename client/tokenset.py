@@ -35,7 +35,7 @@ def _items(iterable: Union[Mapping[Any, Any], Iterable[Tuple[Any, Any]]]) -> Lis
 class TokenSet:
     """A set of tokens of the type of ``th``, built from ``tok_config`` (YAML, optional)."""
 
-    def __init__(self, th: "TokenHandler", tok_config: Union[str, Path, None] = None) -> None:
+    def __init__(self, th: TokenHandler, tok_config: Union[str, Path, None] = None) -> None:
         if th is None:
             raise UsageError("TokenSet needs a TokenHandler: TokenSet(th=TokenHandler(...))")
         self.th = th
@@ -75,7 +75,7 @@ class TokenSet:
                     f"key {key!r} of the token dict is not a subband number",
                     hint="use slice_dicts(srmlist.sbn_dict()) or integer-like keys",
                 ) from None
-            label = "%03d" % number
+            label = f"{number:03d}"
             append = id_append + (f"_{step}" if step else "") + f"_{id_prefix}{label}"
             doc = new_token(self.th.t_type, make_token_id(self.th.t_type, append), self.token_keys)
             doc[key_name] = label

@@ -67,8 +67,8 @@ class ViewDefinition:
         return f"_design/{self.t_type}/_view/{self.name}"
 
     def is_reduce(self, db: CouchDB) -> bool:
-        ddoc = db.get_or_none(f"_design/{self.t_type}") or {}
-        return "reduce" in ddoc.get("views", {}).get(self.name, {})
+        ddoc = db.get_or_none(f"_design/{self.t_type}")
+        return ddoc is not None and "reduce" in ddoc.get("views", {}).get(self.name, {})
 
     def __repr__(self) -> str:
         return f"<ViewDefinition '{self.path}'>"

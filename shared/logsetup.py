@@ -23,15 +23,26 @@ def setup_logging(verbosity: int = 0, *, with_host: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(_HANDLER_NAME)
     host = "%(hostname)s " if with_host else ""
-    fmt = f"%(asctime)s {host}%(levelname)s %(name)s: %(message)s" if verbosity else "%(levelname)s: %(message)s"
+    fmt = (
+        f"%(asctime)s {host}%(levelname)s %(name)s: %(message)s"
+        if verbosity
+        else "%(levelname)s: %(message)s"
+    )
     if with_host:
         import socket
 
         hostname = socket.gethostname()
-        handler.addFilter(lambda record: setattr(record, "hostname", hostname) or True)
+
+        def add_host(record: logging.LogRecord) -> bool:
+            record.hostname = hostname
+            return True
+
+        handler.addFilter(add_host)
     handler.setFormatter(logging.Formatter(fmt, datefmt="%Y-%m-%dT%H:%M:%S"))
     root.addHandler(handler)
     root.setLevel(level)
     # Third-party chatter stays down unless -vv.
     for noisy in ("urllib3", "gfal2", "requests"):
-        logging.getLogger(noisy).setLevel([logging.ERROR, logging.WARNING, logging.DEBUG][min(verbosity, 2)])
+        logging.getLogger(noisy).setLevel(
+            [logging.ERROR, logging.WARNING, logging.DEBUG][min(verbosity, 2)]
+        )

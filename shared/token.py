@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import math
 import re
 from typing import Any, Dict, FrozenSet, Mapping, MutableMapping
 
@@ -38,8 +39,8 @@ __all__ = [
     "IllegalTransitionError",
     "TokenState",
     "check_transition",
-    "is_token",
     "is_held",
+    "is_token",
     "make_token_id",
     "new_token",
     "reset_fields",
@@ -119,7 +120,7 @@ def _num(value: object) -> float:
     if isinstance(value, bool):
         return 0.0
     if isinstance(value, (int, float)):
-        return float(value) if value == value and abs(value) != float("inf") else 0.0
+        return float(value) if math.isfinite(value) else 0.0
     if isinstance(value, str) and _NUMBER.fullmatch(value):
         return float(value)
     return 0.0

@@ -7,7 +7,7 @@ Two kinds of design document:
   ``[type, state, _id]`` with the id as value and a ``_count`` reduce. A todo claim is a key
   range query, the overview is one ``group_level=2`` query, and CouchDB indexes one view for
   all token types instead of one view per type and state (its cost grows with the number of
-  documents, not with types × documents).
+  documents, not with types times documents).
 * **Per type** (``_design/<type>``), the seed's views for notebooks and Fauxton users: ``todo``,
   ``locked``, ``done``, ``error`` (each emits ``(doc._id, doc._id)``; the launcher of old
   relies on the value being the id), ``overview_total`` (map/reduce whose categories are the
@@ -27,8 +27,8 @@ from .token import STATE_JS, TokenState
 __all__ = [
     "DB_DDOC",
     "DB_VIEW",
-    "STATUS_VIEWS",
     "SCHEMA_VERSION",
+    "STATUS_VIEWS",
     "condition_map",
     "database_design_doc",
     "mapreduce_view",
@@ -93,9 +93,7 @@ def overview_view(t_type: str, condition: str = "true") -> Dict[str, str]:
     narrows it to a subset, which is what ``add_mapreduce_view`` makes.
     """
     return {
-        "map": _map(
-            f"  if ({_type_guard(t_type)} && ({condition})) {{ emit(stateOf(doc), 1); }}"
-        ),
+        "map": _map(f"  if ({_type_guard(t_type)} && ({condition})) {{ emit(stateOf(doc), 1); }}"),
         "reduce": "_count",
     }
 

@@ -39,4 +39,6 @@ def database(args: argparse.Namespace) -> CouchDB:
 
 def handler(args: argparse.Namespace, t_type: str) -> TokenHandler:
     creds = _creds(args)
-    return TokenHandler(t_type, srv=creds.url, uname=creds.user, pwd=creds.password, dbn=creds.database)
+    return TokenHandler(
+        t_type, srv=creds.url, uname=creds.user, pwd=creds.password, dbn=creds.database
+    )

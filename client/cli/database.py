@@ -12,8 +12,11 @@ __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    db = subparsers.add_parser("db", help="create a database, show its size",
-                               description="Create the PiCaS database or show its size.")
+    db = subparsers.add_parser(
+        "db",
+        help="create a database, show its size",
+        description="Create the PiCaS database or show its size.",
+    )
     verbs = db.add_subparsers(dest="verb", metavar="VERB", required=True)
     create = verbs.add_parser("create", help="create the database (needs server admin rights)")
     add_connection_options(create)

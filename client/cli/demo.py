@@ -32,8 +32,12 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    demo.add_argument("--out", default="lrt-demo-output", type=Path,
-                      help="local storage folder for the results (default: ./lrt-demo-output)")
+    demo.add_argument(
+        "--out",
+        default="lrt-demo-output",
+        type=Path,
+        help="local storage folder for the results (default: ./lrt-demo-output)",
+    )
     demo.set_defaults(func=cmd_demo)
 
 
@@ -43,7 +47,10 @@ def _step(text: str) -> None:
 
 def _overview(th: TokenHandler) -> None:
     counts = th.pool.counts(th.t_type)
-    print_table(["state", "tokens"], [[s.value, counts[s]] for s in TokenState] + [["total", sum(counts.values())]])
+    print_table(
+        ["state", "tokens"],
+        [[s.value, counts[s]] for s in TokenState] + [["total", sum(counts.values())]],
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -52,20 +59,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with resources.as_file(sample) as sample_dir, local_server() as server:
         _step(f"local CouchDB-compatible server on {server.url}; database lrt_demo")
         CouchDB(server.url, "lrt_demo", user=server.user, password=server.password).create()
-        th = TokenHandler("L229507_demo", srv=server.url, uname=server.user, pwd=server.password, dbn="lrt_demo")
+        th = TokenHandler(
+            "L229507_demo", srv=server.url, uname=server.user, pwd=server.password, dbn="lrt_demo"
+        )
         th.add_overview_view()
         th.add_status_views()
 
         _step("sample observation: SURL list -> chunks of 10 subbands")
         links = SurlList.from_file(sample_dir / "srm_L229507_sara.txt")
         chunks = slice_dicts(links.sbn_dict(), 10)
-        print(f"{len(links)} SURLs of {links.obsid} at {links.lta_location}; chunks {sorted(chunks)}")
+        print(
+            f"{len(links)} SURLs of {links.obsid} at {links.lta_location}; chunks {sorted(chunks)}"
+        )
 
         _step("token set from tutorial.cfg, one token per chunk, srm.txt attached (bulk)")
         ts = TokenSet(th, sample_dir / "tutorial.cfg")
-        result = ts.create_dict_tokens(chunks, id_append=links.obsid, file_upload="srm.txt")
+        result = ts.create_dict_tokens(
+            chunks, id_append=links.obsid or "L000000", file_upload="srm.txt"
+        )
         print(result.summary("created"))
-        print("again: " + ts.create_dict_tokens(chunks, id_append=links.obsid, file_upload="srm.txt").summary("created"))
+        print(
+            "again: "
+            + ts.create_dict_tokens(
+                chunks, id_append=links.obsid or "L000000", file_upload="srm.txt"
+            ).summary("created")
+        )
         _overview(th)
 
         _step("simulated worker (what lrt-launcher will do): one token succeeds, one fails with 21")

@@ -49,8 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more detail on stderr (-vv: debug, with tracebacks)")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more detail on stderr (-vv: debug, with tracebacks)",
+    )
     nouns = parser.add_subparsers(dest="noun", metavar="COMMAND", required=True)
     tokens.register(nouns)
     database.register(nouns)
@@ -81,8 +86,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.verbose:
             traceback.print_exc()
         else:
-            print("hint: this is a bug in grid-lrt; run again with -v for the traceback "
-                  "and report it", file=sys.stderr)
+            print(
+                "hint: this is a bug in grid-lrt; run again with -v for the traceback "
+                "and report it",
+                file=sys.stderr,
+            )
         return 1
 
 

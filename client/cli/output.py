@@ -7,28 +7,30 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Sequence, TextIO
+from typing import Any, Optional, Sequence, TextIO
 
 __all__ = ["confirm", "print_json", "print_table"]
 
 
-def print_json(data: Any, out: TextIO = sys.stdout) -> None:
+def print_json(data: Any, out: Optional[TextIO] = None) -> None:
+    out = out or sys.stdout
     json.dump(data, out, indent=2, sort_keys=False, default=str)
     out.write("\n")
 
 
 def print_table(
-    headers: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO = sys.stdout
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], out: Optional[TextIO] = None
 ) -> None:
     """Print rows under headers; numeric columns are right-aligned."""
+    out = out or sys.stdout
     cells = [[str(c) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    numeric = [all(isinstance(row[i], int) for row in rows) and bool(rows) for i in range(len(headers))]
+    numeric = [
+        all(isinstance(row[i], int) for row in rows) and bool(rows) for i in range(len(headers))
+    ]
 
     def line(values: Sequence[str]) -> str:
-        parts = [
-            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)
-        ]
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)]
         return "  ".join(parts).rstrip()
 
     out.write(line(headers) + "\n")

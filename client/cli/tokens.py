@@ -47,7 +47,8 @@ def register(subparsers: Any) -> None:
         description="Create one token per chunk of SIZE subbands of a SURL list, each with its "
         "chunk attached as srm.txt and the fields of a YAML token configuration. Re-running "
         "creates no duplicates: existing tokens are reported and left untouched.",
-        epilog="example:\n  lrt tokens create L229507_cal1 --srm srm.txt --config pref_cal1.cfg --size 10",
+        epilog="example:\n"
+        "  lrt tokens create L229507_cal1 --srm srm.txt --config pref_cal1.cfg --size 10",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     create.add_argument("type", metavar="TYPE")
@@ -58,8 +59,12 @@ def register(subparsers: Any) -> None:
     add_connection_options(create)
     create.set_defaults(func=cmd_create)
 
-    status = verbs.add_parser("status", help="token counts per state", epilog=_EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    status = verbs.add_parser(
+        "status",
+        help="token counts per state",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     status.add_argument("type", nargs="?", metavar="TYPE", help="token type (omit: every type)")
     status.add_argument("--json", action="store_true", help="print JSON")
     add_connection_options(status)
@@ -76,18 +81,34 @@ def register(subparsers: Any) -> None:
         ("reset", cmd_reset, "put the tokens of a state/view back to todo (scrub_count + 1)"),
         ("delete", cmd_delete, "delete the tokens of a state/view (a real delete)"),
     ):
-        sub = verbs.add_parser(verb, help=text, description=text[0].upper() + text[1:] + ".",
-                               epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = verbs.add_parser(
+            verb,
+            help=text,
+            description=text[0].upper() + text[1:] + ".",
+            epilog=_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sub.add_argument("type", metavar="TYPE")
         sub.add_argument("view", metavar="VIEW")
-        sub.add_argument("--key", nargs=2, metavar=("FIELD", "VALUE"),
-                         help="only tokens whose FIELD equals VALUE (compared as text)")
-        sub.add_argument("--yes", "-y", action="store_true",
-                         help=f"do not ask before changing more than {CONFIRM_ABOVE} tokens")
+        sub.add_argument(
+            "--key",
+            nargs=2,
+            metavar=("FIELD", "VALUE"),
+            help="only tokens whose FIELD equals VALUE (compared as text)",
+        )
+        sub.add_argument(
+            "--yes",
+            "-y",
+            action="store_true",
+            help=f"do not ask before changing more than {CONFIRM_ABOVE} tokens",
+        )
         sub.add_argument("--dry-run", action="store_true", help="show what would change")
         if verb == "reset":
-            sub.add_argument("--del-attach", action="store_true",
-                             help="also drop the tokens' attachments (logs, results)")
+            sub.add_argument(
+                "--del-attach",
+                action="store_true",
+                help="also drop the tokens' attachments (logs, results)",
+            )
         add_connection_options(sub)
         sub.set_defaults(func=func)
 
@@ -95,8 +116,9 @@ def register(subparsers: Any) -> None:
     arch.add_argument("type", metavar="TYPE")
     arch.add_argument("--dest", default=".", help="folder to write into (default: .)")
     arch.add_argument("--no-compress", action="store_true", help="keep a folder, no tar.gz")
-    arch.add_argument("--delete", action="store_true",
-                      help="delete the tokens once the archive is complete")
+    arch.add_argument(
+        "--delete", action="store_true", help="delete the tokens once the archive is complete"
+    )
     add_connection_options(arch)
     arch.set_defaults(func=cmd_archive)
 
@@ -119,7 +141,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     chunks = slice_dicts(links.sbn_dict(), args.size)
     th = handler(args, args.type)
     result = TokenSet(th, args.config).create_dict_tokens(
-        chunks, id_append=links.obsid, key_name=args.key_name, file_upload="srm.txt"
+        chunks, id_append=links.obsid or "L000000", key_name=args.key_name, file_upload="srm.txt"
     )
     print(f"{args.type}: " + result.summary("created"))
     for token_id in result.existing:
@@ -132,9 +154,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.type:
         counts = th.pool.counts(args.type)
         if args.json:
-            print_json({"type": args.type, "database": th.database.name,
-                        "counts": {s.value: n for s, n in counts.items()},
-                        "total": sum(counts.values())})
+            print_json(
+                {
+                    "type": args.type,
+                    "database": th.database.name,
+                    "counts": {s.value: n for s, n in counts.items()},
+                    "total": sum(counts.values()),
+                }
+            )
         else:
             print_table(["state", "tokens"], _counts_rows(counts))
         return 0
@@ -143,7 +170,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_json({t: {s.value: n for s, n in c.items()} for t, c in types.items()})
         return 0
     headers = ["type", *[s.value for s in TokenState], "total"]
-    print_table(headers, [[t, *[c[s] for s in TokenState], sum(c.values())] for t, c in types.items()])
+    print_table(
+        headers, [[t, *[c[s] for s in TokenState], sum(c.values())] for t, c in types.items()]
+    )
     return 0
 
 
@@ -179,7 +208,9 @@ def _bulk(args: argparse.Namespace, verb: str) -> int:
             hint="pass --yes to confirm without a terminal",
         )
     if verb == "reset":
-        result = th.pool.update(ids, lambda doc: reset_for_retry(doc, drop_attachments=args.del_attach))
+        result = th.pool.update(
+            ids, lambda doc: reset_for_retry(doc, drop_attachments=args.del_attach)
+        )
     else:
         result = th.pool.delete(ids)
     print(f"{args.type}/{args.view}: " + result.summary("reset" if verb == "reset" else "deleted"))
@@ -207,6 +238,11 @@ def cmd_archive(args: argparse.Namespace) -> int:
     if not count:
         print(f"no tokens of type {args.type}; nothing archived")
         return 0
-    out = th.archive_tokens(delete_on_save=args.delete, compress=not args.no_compress, dest=args.dest)
-    print(f"archived {count} tokens of type {args.type} to {out}" + (" and deleted them" if args.delete else ""))
+    out = th.archive_tokens(
+        delete_on_save=args.delete, compress=not args.no_compress, dest=args.dest
+    )
+    print(
+        f"archived {count} tokens of type {args.type} to {out}"
+        + (" and deleted them" if args.delete else "")
+    )
     return 0

@@ -10,17 +10,21 @@ duplicate is dropped, and a link of another observation (OBSID) or another site 
     s_list.OBSID, s_list.LTA_location          # ('L229507', 'sara')
     d_10 = slice_dicts(s_list.sbn_dict(), 10)   # {'100': srmlist([...10 links]), ...}
 
-Mismatch errors also subclass ``AttributeError``, which is what GRID_LRT raised.
+Mismatch errors also subclass ``AttributeError``, which is what GRID_LRT raised. Chunking by
+subband lives in :mod:`.chunking` and file reading in :mod:`.linkfile`; their public names are
+re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSequence
+from collections.abc import Callable, Iterable, Iterator, MutableSequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union, overload
 
+from grid_lrt.client.staging.chunking import slice_dicts
+from grid_lrt.client.staging.linkfile import EXAMPLE_LINK, load_file_into_srmlist, read_link_file
 from grid_lrt.shared import surl
-from grid_lrt.shared.errors import ConfigError, LrtError, UsageError
+from grid_lrt.shared.errors import ConfigError, LrtError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -39,14 +43,6 @@ __all__ = [
 ]
 
 _Item = Union[str, "SurlList"]
-_EXAMPLE = (
-    "srm://srm.grid.sara.nl:8443/pnfs/grid.sara.nl/data/lofar/ops/projects/lc2_038/229507/"
-    "L229507_SB100_uv.dppp.MS_3d78b8f1.tar"
-)
-_VALID_LINE = (
-    f"A valid line holds one srm:// or gsiftp:// link such as {_EXAMPLE}, optionally followed "
-    "by a second field; blank lines and lines starting with # are skipped."
-)
 
 
 class SrmListError(LrtError, AttributeError):
@@ -126,25 +122,7 @@ class SurlList(MutableSequence[str]):
             SrmFileError: The file cannot be read, or a line is refused; the message names the
                 file and the line number.
         """
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SrmFileError(f"Cannot read srm list {path}: {exc}.") from exc
-        result = cls._new(check_obsid, check_location)
-        for lineno, line in enumerate(text.split("\n"), start=1):
-            stripped = line.strip()
-            if not stripped or stripped.startswith("#"):
-                continue
-            try:
-                result.append(stripped)
-            except SrmListError as exc:
-                reason = exc.message.rstrip(".!") + (f" ({exc.detail})" if exc.detail else "")
-                msg = f"{path}, line {lineno}: {reason}."
-                if isinstance(exc, InvalidLinkError):
-                    msg += " " + _VALID_LINE
-                raise SrmFileError(msg, hint=exc.hint or _VALID_LINE, detail=exc.detail) from exc
-        return result
+        return read_link_file(path, cls._new(check_obsid, check_location))
 
     # ---- the checks ----------------------------------------------------------------------
 
@@ -171,7 +149,7 @@ class SurlList(MutableSequence[str]):
             if surl.is_surl(field):
                 return surl.normalise(field)
         msg = f"Not an srm:// or gsiftp:// link: {item!r}."
-        raise InvalidLinkError(msg, hint=f"Links look like {_EXAMPLE}.")
+        raise InvalidLinkError(msg, hint=f"Links look like {EXAMPLE_LINK}.")
 
     def _prepare(self, item: str | None) -> str | None:
         """Return the link to store for ``item``, or None for an empty item."""
@@ -437,68 +415,3 @@ class srmlist(SurlList):
         super().__init__(check_obsid=check_OBSID, check_location=check_location)
         if link:
             self.append(link)
-
-
-def load_file_into_srmlist(filename: str | Path) -> srmlist:
-    """Read a link file into an :class:`srmlist` (GRID_LRT helper; see :meth:`SurlList.from_file`).
-
-    Raises:
-        SrmFileError: The file cannot be read or a line is refused.
-    """
-    return srmlist.from_file(filename)
-
-
-def slice_dicts(
-    srmdict: Mapping[Any, Any] | Iterable[tuple[Any, Any]], slice_size: int = 10
-) -> dict[str, SurlList]:
-    """Group subband → links pairs into chunks of ``slice_size`` consecutive subband numbers.
-
-    Keys are subband numbers (``'100'`` or ``100``), sorted by value; ``start`` is the lowest.
-    Chunk ``k`` is named ``format(start + k*slice_size, '03')`` and holds the keys
-    ``start + k*slice_size + i`` for ``i < slice_size``. Missing subbands are gaps, not
-    compacted: without SB009, chunk ``'000'`` has 9 links and the next chunk is ``'010'``.
-    Empty chunks are left out. Subbands above 999 work (chunk ``'1000'``).
-
-    Args:
-        srmdict: A mapping or an iterable of ``(key, links)`` pairs, e.g. ``s.sbn_dict()``;
-            values are a link, a :class:`SurlList` or an iterable of links. Repeated keys are
-            merged.
-        slice_size: Subband numbers per chunk, at least 1.
-
-    Returns:
-        Chunk name → list of links, in ascending order; the lists are of the values' class
-        (``srmlist`` for plain strings) with the same checks.
-
-    Raises:
-        UsageError: ``slice_size`` is not a positive integer.
-        SubbandError: A key is not a whole number.
-        SrmListError: The links do not fit in one list (other OBSID or site).
-    """
-    if isinstance(slice_size, bool) or not isinstance(slice_size, int) or slice_size < 1:
-        raise UsageError(f"slice_size must be a whole number of at least 1, not {slice_size!r}.")
-    pairs = srmdict.items() if isinstance(srmdict, Mapping) else srmdict
-    by_number: dict[int, list[Any]] = {}
-    proto: SurlList | None = None
-    for key, value in pairs:
-        try:
-            number = int(key)
-        except (TypeError, ValueError) as exc:
-            hint = "Use sbn_dict with a pref/suff that captures only the subband digits."
-            raise SubbandError(f"Subband key {key!r} is not a whole number.", hint=hint) from exc
-        by_number.setdefault(number, []).append(value)
-        if proto is None and isinstance(value, SurlList):
-            proto = value
-    if not by_number:
-        return {}
-    template = proto if proto is not None else srmlist()
-    start = min(by_number)
-    sliced: dict[str, SurlList] = {}
-    for number in sorted(by_number):
-        name = format(start + (number - start) // slice_size * slice_size, "03")
-        chunk = sliced.setdefault(name, template._empty_like())
-        for value in by_number[number]:
-            if isinstance(value, (str, SurlList)):
-                chunk.append(value)
-            else:
-                chunk.extend(value)
-    return {name: chunk for name, chunk in sliced.items() if chunk}

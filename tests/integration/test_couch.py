@@ -22,7 +22,11 @@ pytestmark = pytest.mark.worker
 
 
 def test_split_credentials() -> None:
-    assert split_credentials("http://u:p%40ss@127.0.0.1:5984/") == ("http://127.0.0.1:5984", "u", "p%40ss")
+    assert split_credentials("http://u:p%40ss@127.0.0.1:5984/") == (
+        "http://127.0.0.1:5984",
+        "u",
+        "p%40ss",
+    )
     assert split_credentials("https://host:6984") == ("https://host:6984", None, None)
 
 
@@ -75,7 +79,9 @@ def test_binary_attachment_roundtrip(couchdb_server: CouchServer, couch_db_name:
     assert db.get_attachment("a", "dir/plot.png") == payload
 
 
-def test_iter_view_pages_through_everything(couchdb_server: CouchServer, couch_db_name: str) -> None:
+def test_iter_view_pages_through_everything(
+    couchdb_server: CouchServer, couch_db_name: str
+) -> None:
     db = couch(couchdb_server, couch_db_name)
     db.bulk_docs([{"_id": f"d{i:03d}", "k": i % 3} for i in range(25)])
     db.save({"_id": "_design/x", "views": {"by_k": {"map": "function(doc){ emit(doc.k, null); }"}}})

@@ -18,8 +18,13 @@ from tests.couchserver import CouchServer
 
 @pytest.fixture
 def th(couchdb_server: CouchServer, couch_db_name: str) -> TokenHandler:
-    handler = TokenHandler(t_type="demo", srv=couchdb_server.url, uname=couchdb_server.user,
-                           pwd=couchdb_server.password, dbn=couch_db_name)
+    handler = TokenHandler(
+        t_type="demo",
+        srv=couchdb_server.url,
+        uname=couchdb_server.user,
+        pwd=couchdb_server.password,
+        dbn=couch_db_name,
+    )
     handler.add_overview_view()
     handler.add_status_views()
     return handler
@@ -54,7 +59,10 @@ def test_attachments_are_binary_safe(th: TokenHandler, tmp_path: Path) -> None:
     assert th.list_attachments(tid) == ["first.bin", "logs/out.txt"]
     saved = th.get_attachment(tid, "first.bin", savename=str(tmp_path / "x.bin"))
     assert Path(saved).read_bytes() == blob
-    assert Path(th.get_attachment(tid, "logs/out.txt", savename=str(tmp_path / "o"))).read_text() == "line\n"
+    assert (
+        Path(th.get_attachment(tid, "logs/out.txt", savename=str(tmp_path / "o"))).read_text()
+        == "line\n"
+    )
 
 
 def test_rows_and_lengths_like_couchdb_python(th: TokenHandler) -> None:
@@ -100,7 +108,7 @@ def test_remove_error_clear_and_purge(th: TokenHandler) -> None:
     assert "t_demo_ok" not in th.database
     th.create_token(append="again")
     th.purge_tokens()
-    assert th.pool.counts("demo") == {s: 0 for s in TokenState}
+    assert th.pool.counts("demo") == dict.fromkeys(TokenState, 0)
     assert th.database.get_or_none("_design/demo") is None
 
 
@@ -121,14 +129,26 @@ def test_archive_tokens_twice_and_delete_after(th: TokenHandler, tmp_path: Path)
 
 def test_unknown_database_is_a_clear_error(couchdb_server: CouchServer) -> None:
     with pytest.raises(DatabaseNotFoundError, match="'missing_db' does not exist"):
-        TokenHandler("x", srv=couchdb_server.url, uname=couchdb_server.user or "u",
-                     pwd=couchdb_server.password, dbn="missing_db")
+        TokenHandler(
+            "x",
+            srv=couchdb_server.url,
+            uname=couchdb_server.user or "u",
+            pwd=couchdb_server.password,
+            dbn="missing_db",
+        )
 
 
 def test_wrong_password_is_a_clear_error(couchdb_server: CouchServer, couch_db_name: str) -> None:
     if not couchdb_server.user:
         pytest.skip("the server given by COUCHDB_URL has no admin user to log in as")
-    with pytest.raises(CouchAuthError, match=f"refused the login of user '{couchdb_server.user}'") as info:
-        TokenHandler("x", srv=couchdb_server.url, uname=couchdb_server.user, pwd="wrong-password",
-                     dbn=couch_db_name)
+    with pytest.raises(
+        CouchAuthError, match=f"refused the login of user '{couchdb_server.user}'"
+    ) as info:
+        TokenHandler(
+            "x",
+            srv=couchdb_server.url,
+            uname=couchdb_server.user,
+            pwd="wrong-password",
+            dbn=couch_db_name,
+        )
     assert "wrong-password" not in str(info.value) + info.value.hint

@@ -29,11 +29,18 @@ def sample_docs(t_type: str) -> list[dict[str, Any]]:
     for n, (lock, done, output, status) in enumerate(combos):
         if n % 3:  # thin the grid out: still several hundred docs, every value appears
             continue
-        docs.append(new_token(t_type, f"t_{t_type}_{n:04d}",
-                              {"lock": lock, "done": done, "output": output, "status": status}))
+        docs.append(
+            new_token(
+                t_type,
+                f"t_{t_type}_{n:04d}",
+                {"lock": lock, "done": done, "output": output, "status": status},
+            )
+        )
     for n, held in enumerate(HELD_VALUES):
         for status in STATUS_VALUES:
-            docs.append(new_token(t_type, f"t_{t_type}_held{n}_{status}", {"held": held, "status": status}))
+            docs.append(
+                new_token(t_type, f"t_{t_type}_held{n}_{status}", {"held": held, "status": status})
+            )
     missing_lock = new_token(t_type, f"t_{t_type}_nolock")
     del missing_lock["lock"]
     docs.append(missing_lock)
@@ -57,7 +64,9 @@ def test_database_wide_view_matches_state_of(db: CouchDB) -> None:
     assert {s for _, s in got.values()} == {s.value for s in TokenState}, "every state covered"
     assert all(row["value"] == row["id"] for row in rows)
 
-    grouped = db.view(views.DB_DDOC, views.DB_VIEW, startkey=["obsA"], endkey=["obsA", {}], group_level=2)
+    grouped = db.view(
+        views.DB_DDOC, views.DB_VIEW, startkey=["obsA"], endkey=["obsA", {}], group_level=2
+    )
     counts = {row["key"][1]: row["value"] for row in grouped["rows"]}
     tokens_a = [d for d in docs if is_token(d) and d["type"] == "obsA"]
     assert sum(counts.values()) == len(tokens_a), "overview categories must not overlap"
@@ -74,7 +83,9 @@ def test_per_type_views_match_state_of(db: CouchDB) -> None:
     tokens_a = [d for d in docs if is_token(d) and d["type"] == "obsA"]
     for state in TokenState:
         rows = db.view("obsA", state.value)["rows"]
-        assert {r["id"] for r in rows} == {d["_id"] for d in tokens_a if state_of(d) is state}, state
+        assert {r["id"] for r in rows} == {d["_id"] for d in tokens_a if state_of(d) is state}, (
+            state
+        )
         assert all(r["key"] == r["id"] == r["value"] for r in rows)
     overview = {r["key"]: r["value"] for r in db.view("obsA", "overview_total", group=True)["rows"]}
     assert sum(overview.values()) == len(tokens_a)
@@ -83,10 +94,17 @@ def test_per_type_views_match_state_of(db: CouchDB) -> None:
 
 
 def test_condition_view_keeps_seed_template(db: CouchDB) -> None:
-    db.bulk_docs([new_token("obsA", "t_a_1", {"manual_int": 0}), new_token("obsA", "t_a_2", {"manual_int": 1}),
-                  new_token("obsB", "t_b_1", {"manual_int": 0})])
+    db.bulk_docs(
+        [
+            new_token("obsA", "t_a_1", {"manual_int": 0}),
+            new_token("obsA", "t_a_2", {"manual_int": 1}),
+            new_token("obsB", "t_b_1", {"manual_int": 0}),
+        ]
+    )
     ddoc = views.type_design_doc("obsA")
-    ddoc["views"]["demo"] = views.condition_map("obsA", "doc.manual_int == 0 ", "doc._id", "doc.manual_int")
+    ddoc["views"]["demo"] = views.condition_map(
+        "obsA", "doc.manual_int == 0 ", "doc._id", "doc.manual_int"
+    )
     db.save(ddoc)
     rows = db.view("obsA", "demo")["rows"]
     assert [(r["id"], r["value"]) for r in rows] == [("t_a_1", 0)]

@@ -46,7 +46,7 @@ def test_import_boundaries(folder: str, forbidden: tuple[str, ...]) -> None:
             assert not any(name == f or name.startswith(f + ".") for f in forbidden), (
                 f"{path.relative_to(ROOT)} imports {name}"
             )
-            assert "<relative import leaving the package>" != name, path
+            assert name != "<relative import leaving the package>", path
 
 
 def test_no_bare_top_level_import_names() -> None:
@@ -68,7 +68,11 @@ def test_worker_code_parses_as_python_39(folder: str) -> None:
 def test_every_package_folder_is_packaged() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     listed = set(config["tool"]["setuptools"]["packages"])
-    mapping = {"client": "grid_lrt.client", "launcher": "grid_lrt.launcher", "shared": "grid_lrt.shared"}
+    mapping = {
+        "client": "grid_lrt.client",
+        "launcher": "grid_lrt.launcher",
+        "shared": "grid_lrt.shared",
+    }
     on_disk = set()
     for top, package in mapping.items():
         for init in (ROOT / top).rglob("__init__.py"):

@@ -22,8 +22,20 @@ pytestmark = pytest.mark.worker
 
 def test_new_token_has_every_schema_field() -> None:
     doc = new_token("obs1", "t_obs1_a")
-    for name in ("_id", "type", "lock", "done", "hostname", "scrub_count", "output", "status",
-                 "times", "progress", "launcher_status", "Results_location"):
+    for name in (
+        "_id",
+        "type",
+        "lock",
+        "done",
+        "hostname",
+        "scrub_count",
+        "output",
+        "status",
+        "times",
+        "progress",
+        "launcher_status",
+        "Results_location",
+    ):
         assert name in doc
     assert doc["lock"] == 0 and doc["done"] == 0 and doc["output"] == ""
     assert state_of(doc) is TokenState.TODO
@@ -85,7 +97,9 @@ def test_transitions_are_checked() -> None:
 
 
 def test_reset_clears_run_fields_and_counts_scrubs() -> None:
-    doc = new_token("t", "x", {"lock": 5, "done": 6, "output": 21, "hostname": "wn1", "OBSID": "L1"})
+    doc = new_token(
+        "t", "x", {"lock": 5, "done": 6, "output": 21, "hostname": "wn1", "OBSID": "L1"}
+    )
     doc["_attachments"] = {"logs_out": {}}
     assert reset_for_retry(doc, drop_attachments=True)
     assert state_of(doc) is TokenState.TODO

@@ -1,0 +1,165 @@
+"""`lrt tokens ...` and `lrt db ...` in-process: output, exit codes, clear errors, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grid_lrt.client.cli.main import main
+from grid_lrt.client.token import TokenHandler
+from tests.couchserver import CouchServer
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture
+def env(
+    couchdb_server: CouchServer, couch_db_name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> str:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("PICAS_URL", couchdb_server.url)
+    monkeypatch.setenv("PICAS_DB", couch_db_name)
+    monkeypatch.setenv("PICAS_USR", couchdb_server.user)
+    monkeypatch.setenv("PICAS_USR_PWD", couchdb_server.password)
+    return couch_db_name
+
+
+def make_tokens(n_error: int = 0, n_todo: int = 0) -> TokenHandler:
+    th = TokenHandler("cli")
+    for i in range(n_error):
+        th.create_token(
+            keys={"lock": 1, "done": 2, "output": 21, "OBSID": f"L{i % 2}"}, append=f"e{i}"
+        )
+    for i in range(n_todo):
+        th.create_token(append=f"t{i}")
+    return th
+
+
+def test_create_status_json_and_rerun(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["tokens", "create", "cli", "--srm", str(DATA / "srm_50_sara.txt"), "--size", "10"])
+        == 0
+    )
+    assert "cli: 6 created" in capsys.readouterr().out
+    assert (
+        main(["tokens", "create", "cli", "--srm", str(DATA / "srm_50_sara.txt"), "--size", "10"])
+        == 0
+    )
+    assert "0 created, 6 already existed" in capsys.readouterr().out
+    assert main(["tokens", "status", "cli", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["counts"]["todo"] == 6 and status["total"] == 6
+    assert main(["tokens", "status", "cli"]) == 0
+    table = capsys.readouterr().out
+    assert "todo" in table and "total" in table
+    assert main(["tokens", "list", "cli", "todo"]) == 0
+    assert capsys.readouterr().out.split() == [f"t_cli_L229507_SB{n}" for n in range(100, 151, 10)]
+
+
+def test_reset_needs_confirmation_for_many(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    th = make_tokens(n_error=7)
+    assert main(["tokens", "reset", "cli", "error"]) == 2
+    err = capsys.readouterr().err
+    assert "not confirmed" in err and "--yes" in err and "Traceback" not in err
+    assert th.pool.counts("cli")["error"] == 7
+    assert main(["tokens", "reset", "cli", "error", "--dry-run"]) == 0
+    assert "would reset 7 tokens" in capsys.readouterr().out
+    assert main(["tokens", "reset", "cli", "error", "--key", "OBSID", "L0", "--yes"]) == 0
+    assert "4 reset" in capsys.readouterr().out
+    assert main(["tokens", "reset", "cli", "error", "--yes"]) == 0
+    assert th.pool.counts("cli")["todo"] == 7
+
+
+def test_delete_few_without_prompt_and_archive(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    th = make_tokens(n_error=2, n_todo=1)
+    assert main(["tokens", "delete", "cli", "error"]) == 0
+    assert "2 deleted" in capsys.readouterr().out
+    assert main(["tokens", "archive", "cli", "--dest", str(tmp_path), "--delete"]) == 0
+    assert "archived 1 tokens" in capsys.readouterr().out
+    assert (tmp_path / "tokens_cli.tar.gz").is_file()
+    assert sum(th.pool.counts("cli").values()) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message", "status"),
+    [
+        (["tokens", "list", "cli", "nosuchview"], "view 'nosuchview' does not exist", 2),
+        (
+            ["tokens", "status", "cli", "--db", "missing_db"],
+            "database 'missing_db' does not exist",
+            1,
+        ),
+        (["tokens", "create", "cli", "--srm", "/nonexistent/srm.txt"], "/nonexistent/srm.txt", 2),
+    ],
+)
+def test_user_mistakes_give_one_clear_error(
+    env: str, argv: list[str], message: str, status: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == status
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("error:") and "Traceback" not in err
+
+
+def test_bad_srm_line_names_file_and_line(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    srm = tmp_path / "srm.txt"
+    srm.write_text((DATA / "srm_50_sara.txt").read_text().splitlines()[0] + "\nnot a link\n")
+    assert main(["tokens", "create", "cli", "--srm", str(srm)]) == 2
+    err = capsys.readouterr().err
+    assert "srm.txt" in err and "line 2" in err and "Traceback" not in err
+
+
+def test_bad_yaml_names_file_line_and_key(
+    env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "bad.cfg"
+    cfg.write_text("Token:\n  a: 1\nSandbx: {}\n")
+    assert (
+        main(
+            [
+                "tokens",
+                "create",
+                "cli",
+                "--srm",
+                str(DATA / "srm_50_sara.txt"),
+                "--config",
+                str(cfg),
+            ]
+        )
+        == 2
+    )
+    assert "bad.cfg, line 3: unknown section 'Sandbx'" in capsys.readouterr().err
+
+
+def test_unreachable_server(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("PICAS_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("PICAS_DB", "x")
+    assert main(["tokens", "status", "cli"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot reach the CouchDB server http://127.0.0.1:9" in err and "Traceback" not in err
+
+
+def test_no_database_configured(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in ("PICAS_DB", "PICAS_URL", "PICAS_USR", "PICAS_USR_PWD"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["tokens", "status", "x"]) == 2
+    assert "no PiCaS database given" in capsys.readouterr().err
+
+
+def test_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["tokens", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "lrt tokens reset" in out
