@@ -31,6 +31,15 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from .couch_errors import (
+    ConflictError,
+    CouchAuthError,
+    CouchError,
+    CouchUnreachableError,
+    DatabaseNotFoundError,
+    DocumentNotFoundError,
+    error_for,
+)
 from .errors import LrtError
 
 __all__ = [
@@ -50,34 +59,6 @@ log = logging.getLogger(__name__)
 # View/query parameters CouchDB expects as JSON values.
 _JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end_key"})
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "COPY"})
-
-
-class CouchError(LrtError):
-    """A CouchDB request failed; ``status`` is the HTTP status (0 when none came back)."""
-
-    def __init__(self, message: str, *, status: int = 0, hint: str = "") -> None:
-        super().__init__(message, hint=hint)
-        self.status = status
-
-
-class CouchUnreachableError(CouchError):
-    """The server did not answer, even after the retries."""
-
-
-class CouchAuthError(CouchError):
-    """The server refused the credentials (401) or the user's rights (403)."""
-
-
-class DatabaseNotFoundError(CouchError):
-    """The database does not exist on the server."""
-
-
-class DocumentNotFoundError(CouchError):
-    """The document (or attachment, or view) does not exist."""
-
-
-class ConflictError(CouchError):
-    """The write lost a race: the document changed since its ``_rev`` was read (HTTP 409)."""
 
 
 class Document(Dict[str, Any]):
@@ -234,41 +215,20 @@ class CouchDB:
         return response
 
     def _raise_for(self, response: requests.Response, doc_id: Optional[str]) -> None:
-        status = response.status_code
         try:
             payload = response.json()
             error, reason = str(payload.get("error", "")), str(payload.get("reason", ""))
         except ValueError:
             error, reason = "", response.text[:200]
-        what = f"document {doc_id!r} in " if doc_id else ""
-        where = f"{what}database {self.name!r} on {self.server_url}"
-        if status == 401:
-            raise CouchAuthError(
-                f"the server {self.server_url} refused the login of user {self.user!r}: {reason}",
-                status=status,
-                hint="check PICAS_USR / PICAS_USR_PWD (or user=/password= in ~/.picasrc)",
-            )
-        if status == 403:
-            raise CouchAuthError(
-                f"user {self.user!r} may not do this on {where}: {reason}",
-                status=status,
-                hint="ask the database admin for write/admin rights on this database",
-            )
-        if status == 404 and (not doc_id or reason in ("Database does not exist.", "no_db_file")):
-            raise DatabaseNotFoundError(
-                f"database {self.name!r} does not exist on {self.server_url}",
-                status=status,
-                hint="check PICAS_DB (or database= in ~/.picasrc); "
-                "create it with `lrt db create NAME` if it should exist",
-            )
-        if status == 404:
-            raise DocumentNotFoundError(f"{where} not found ({reason or error})", status=status)
-        if status == 409:
-            raise ConflictError(
-                f"{where}: update conflict, the document changed since it was read",
-                status=status,
-            )
-        raise CouchError(f"{where}: HTTP {status} {error}: {reason}".rstrip(": "), status=status)
+        raise error_for(
+            response.status_code,
+            error=error,
+            reason=reason,
+            server=self.server_url,
+            db=self.name,
+            user=self.user,
+            doc_id=doc_id,
+        )
 
     # -- database ----------------------------------------------------------------------------
 

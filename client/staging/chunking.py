@@ -46,7 +46,8 @@ def slice_dicts(
         SrmListError: The links do not fit in one list (other OBSID or site).
     """
     # srmlist re-exports this function, so it is imported here, not at module level (cycle).
-    from grid_lrt.client.staging.srmlist import SubbandError, SurlList, srmlist
+    from grid_lrt.client.staging.errors import SubbandError
+    from grid_lrt.client.staging.srmlist import SurlList, srmlist
 
     if isinstance(slice_size, bool) or not isinstance(slice_size, int) or slice_size < 1:
         raise UsageError(f"slice_size must be a whole number of at least 1, not {slice_size!r}.")

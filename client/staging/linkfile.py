@@ -39,7 +39,7 @@ def read_link_file(path: str | Path, into: _L) -> _L:
             file and the line number.
     """
     # srmlist imports this module, so its names are imported here, not at module level (cycle).
-    from grid_lrt.client.staging.srmlist import InvalidLinkError, SrmFileError, SrmListError
+    from grid_lrt.client.staging.errors import InvalidLinkError, SrmFileError, SrmListError
 
     path = Path(path)
     try:

@@ -22,9 +22,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union, overload
 
 from grid_lrt.client.staging.chunking import slice_dicts
+from grid_lrt.client.staging.errors import (
+    InvalidLinkError,
+    LocationMismatchError,
+    ObsidMismatchError,
+    SrmFileError,
+    SrmListError,
+    SubbandError,
+)
 from grid_lrt.client.staging.linkfile import EXAMPLE_LINK, load_file_into_srmlist, read_link_file
 from grid_lrt.shared import surl
-from grid_lrt.shared.errors import ConfigError, LrtError
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -43,35 +50,6 @@ __all__ = [
 ]
 
 _Item = Union[str, "SurlList"]
-
-
-class SrmListError(LrtError, AttributeError):
-    """A link was refused by a :class:`SurlList` (an ``AttributeError``, as in GRID_LRT)."""
-
-    def __init__(self, message: str, *, hint: str = "", detail: str = "") -> None:
-        super().__init__(message, hint=hint)
-        #: The specific values involved, e.g. "this list holds L229507; the link has L583139".
-        self.detail = detail
-
-
-class ObsidMismatchError(SrmListError):
-    """The link belongs to another observation than the links already in the list."""
-
-
-class LocationMismatchError(SrmListError):
-    """The link is on another LTA site than the links already in the list."""
-
-
-class InvalidLinkError(SrmListError):
-    """The item is not a SURL, has no OBSID, or is on an unknown site."""
-
-
-class SubbandError(SrmListError):
-    """A subband cannot be found in a link, or a subband key is not a number."""
-
-
-class SrmFileError(ConfigError, SrmListError):
-    """A link file cannot be read or has a bad line; the message names the file and line."""
 
 
 class SurlList(MutableSequence[str]):

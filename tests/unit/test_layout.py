@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import ast
-import sys
 from pathlib import Path
 
 import pytest
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.9/3.10
-    tomllib = None
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.worker
@@ -62,20 +56,3 @@ def test_worker_code_parses_as_python_39(folder: str) -> None:
         source = path.read_text(encoding="utf-8")
         ast.parse(source, filename=str(path), feature_version=(3, 9))
         assert "from __future__ import annotations" in source or len(source) < 200, path
-
-
-@pytest.mark.skipif(tomllib is None, reason="tomllib needs Python 3.11")
-def test_every_package_folder_is_packaged() -> None:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    listed = set(config["tool"]["setuptools"]["packages"])
-    mapping = {
-        "client": "grid_lrt.client",
-        "launcher": "grid_lrt.launcher",
-        "shared": "grid_lrt.shared",
-    }
-    on_disk = set()
-    for top, package in mapping.items():
-        for init in (ROOT / top).rglob("__init__.py"):
-            rel = init.parent.relative_to(ROOT / top).parts
-            on_disk.add(".".join((package, *rel)))
-    assert on_disk == listed

@@ -1,0 +1,87 @@
+"""Exceptions of the CouchDB client, and the HTTP-status-to-exception translation."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .errors import LrtError
+
+__all__ = [
+    "ConflictError",
+    "CouchAuthError",
+    "CouchError",
+    "CouchUnreachableError",
+    "DatabaseNotFoundError",
+    "DocumentNotFoundError",
+    "error_for",
+]
+
+
+class CouchError(LrtError):
+    """A CouchDB request failed; ``status`` is the HTTP status (0 when none came back)."""
+
+    def __init__(self, message: str, *, status: int = 0, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class CouchUnreachableError(CouchError):
+    """The server did not answer, even after the retries."""
+
+
+class CouchAuthError(CouchError):
+    """The server refused the credentials (401) or the user's rights (403)."""
+
+
+class DatabaseNotFoundError(CouchError):
+    """The database does not exist on the server."""
+
+
+class DocumentNotFoundError(CouchError):
+    """The document (or attachment, or view) does not exist."""
+
+
+class ConflictError(CouchError):
+    """The write lost a race: the document changed since its ``_rev`` was read (HTTP 409)."""
+
+
+def error_for(
+    status: int,
+    *,
+    error: str,
+    reason: str,
+    server: str,
+    db: str,
+    user: str,
+    doc_id: Optional[str],
+) -> CouchError:
+    """The exception for a failed response (``error``/``reason`` from CouchDB's JSON body)."""
+    what = f"document {doc_id!r} in " if doc_id else ""
+    where = f"{what}database {db!r} on {server}"
+    if status == 401:
+        return CouchAuthError(
+            f"the server {server} refused the login of user {user!r}: {reason}",
+            status=status,
+            hint="check PICAS_USR / PICAS_USR_PWD (or user=/password= in ~/.picasrc)",
+        )
+    if status == 403:
+        return CouchAuthError(
+            f"user {user!r} may not do this on {where}: {reason}",
+            status=status,
+            hint="ask the database admin for write/admin rights on this database",
+        )
+    if status == 404 and (not doc_id or reason in ("Database does not exist.", "no_db_file")):
+        return DatabaseNotFoundError(
+            f"database {db!r} does not exist on {server}",
+            status=status,
+            hint="check PICAS_DB (or database= in ~/.picasrc); "
+            "create it with `lrt db create NAME` if it should exist",
+        )
+    if status == 404:
+        return DocumentNotFoundError(f"{where} not found ({reason or error})", status=status)
+    if status == 409:
+        return ConflictError(
+            f"{where}: update conflict, the document changed since it was read",
+            status=status,
+        )
+    return CouchError(f"{where}: HTTP {status} {error}: {reason}".rstrip(": "), status=status)

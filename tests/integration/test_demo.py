@@ -1,0 +1,25 @@
+"""`lrt demo`, the README's main-job command, runs end to end on its embedded default."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from grid_lrt.client.cli.main import main
+from tests.couchserver import ensure_pouchdb_installed
+
+
+def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ensure_pouchdb_installed()
+    out = tmp_path / "out"
+    assert main(["demo", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "51 SURLs of L229507 at sara" in text
+    assert "6 created" in text and "again: 0 created, 6 already existed" in text
+    assert "1 reset" in text
+    with tarfile.open(out / "tokens_L229507_demo.tar.gz") as tar:
+        dumps = [n for n in tar.getnames() if n.endswith(".dump")]
+        attachments = [n for n in tar.getnames() if n.endswith("_attachment_srm.txt")]
+    assert len(dumps) == 6 and len(attachments) == 6
