@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import yaml
 
@@ -88,32 +88,12 @@ def load_token_config(source: Union[str, Path]) -> TokenConfig:
     if not isinstance(data, dict) or root is None:
         raise ConfigError(f"{path}: the top level must be a mapping with a 'Token:' section")
     lines = _key_lines(root)
-    for key in data:
-        if key not in _SECTIONS:
-            raise ConfigError(
-                f"{path}, line {lines.get(str(key), '?')}: unknown section {key!r}",
-                hint=f"known sections: {', '.join(_SECTIONS)}",
-            )
-    token = data.get("Token") or {}
-    if not isinstance(token, dict):
-        raise ConfigError(f"{path}, line {lines.get('Token', '?')}: 'Token' must be a mapping")
-    token_lines = _key_lines(_child(root, "Token") or root)
+    _check_known(path, data, _SECTIONS, lines, "section")
+    token, token_lines = _section(path, data, root, "Token", lines)
     _check_token_fields(path, token, token_lines)
-    sandbox = data.get("Sandbox") or {}
-    if not isinstance(sandbox, dict):
-        raise ConfigError(f"{path}, line {lines.get('Sandbox', '?')}: 'Sandbox' must be a mapping")
-    sandbox_lines = _key_lines(_child(root, "Sandbox") or root)
-    for key in sandbox:
-        if key not in _SANDBOX_KEYS:
-            raise ConfigError(
-                f"{path}, line {sandbox_lines.get(str(key), '?')}: unknown Sandbox key {key!r}",
-                hint=f"known Sandbox keys: {', '.join(_SANDBOX_KEYS)}",
-            )
-    shell = data.get("Shell_variables") or {}
-    if not isinstance(shell, dict):
-        raise ConfigError(
-            f"{path}, line {lines.get('Shell_variables', '?')}: 'Shell_variables' must be a mapping"
-        )
+    sandbox, sandbox_lines = _section(path, data, root, "Sandbox", lines)
+    _check_known(path, sandbox, _SANDBOX_KEYS, sandbox_lines, "Sandbox key")
+    shell, _ = _section(path, data, root, "Shell_variables", lines)
     api = data.get("apiVersion", 0)
     if api not in (0, 0.0, None):
         raise ConfigError(
@@ -121,7 +101,32 @@ def load_token_config(source: Union[str, Path]) -> TokenConfig:
             "by this reader",
             hint="this is the v0 YAML format (apiVersion: 0)",
         )
-    return TokenConfig(path=path, token=dict(token), sandbox=dict(sandbox), shell_variables=shell)
+    return TokenConfig(path=path, token=token, sandbox=sandbox, shell_variables=shell)
+
+
+def _section(
+    path: Path, data: Mapping[str, Any], root: yaml.Node, name: str, lines: Mapping[str, int]
+) -> Tuple[Dict[str, Any], Dict[str, int]]:
+    """A top-level section (empty if absent) and the lines of its keys."""
+    section = data.get(name) or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}, line {lines.get(name, '?')}: '{name}' must be a mapping")
+    return dict(section), _key_lines(_child(root, name) or root)
+
+
+def _check_known(
+    path: Path,
+    mapping: Mapping[Any, Any],
+    known: Sequence[str],
+    lines: Mapping[str, int],
+    what: str,
+) -> None:
+    for key in mapping:
+        if key not in known:
+            raise ConfigError(
+                f"{path}, line {lines.get(str(key), '?')}: unknown {what} {key!r}",
+                hint=f"known {what}s: {', '.join(known)}",
+            )
 
 
 def _check_token_fields(path: Path, token: Mapping[str, Any], lines: Mapping[str, int]) -> None:

@@ -1,7 +1,7 @@
 """A small CouchDB client on ``requests``: the only module that speaks CouchDB's HTTP API.
 
 One ``requests.Session`` per database handle (connection reuse), bounded retries with
-exponential backoff on connection errors and 502/503/504, and translation of HTTP failures
+exponential backoff on connection errors and 500/502/503/504, and translation of HTTP failures
 into our own exceptions at this boundary:
 
 ==========================  =================================================
@@ -123,7 +123,7 @@ class CouchDB:
         password: Password (overrides one in the URL).
         timeout: ``(connect, read)`` seconds. Reads are long because CouchDB builds a view's
             index on the first query after many writes.
-        retries: Attempts after the first on connection errors and 502/503/504.
+        retries: Attempts after the first on connection errors and 500/502/503/504.
         backoff: Backoff factor in seconds (0.5 → waits 0, 1, 2, 4 s ...).
     """
 
@@ -161,7 +161,7 @@ class CouchDB:
             status=retries,
             other=0,
             backoff_factor=backoff,
-            status_forcelist=(502, 503, 504),
+            status_forcelist=(500, 502, 503, 504),
             allowed_methods=_IDEMPOTENT,
             raise_on_status=False,
             respect_retry_after_header=True,
