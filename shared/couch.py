@@ -363,8 +363,12 @@ class CouchDB:
         return str(response.json()["rev"])
 
     def get_attachment(self, doc_id: str, name: str) -> bytes:
+        """The raw bytes of one attachment (asked for with ``Accept: */*``, not JSON)."""
         response = self.request(
-            "GET", f"{_doc_path(doc_id)}/{quote(name, safe='/')}", doc_id=doc_id
+            "GET",
+            f"{_doc_path(doc_id)}/{quote(name, safe='/')}",
+            headers={"Accept": "*/*"},
+            doc_id=doc_id,
         )
         return bytes(response.content)
 
