@@ -128,11 +128,19 @@ class TokenHandler:
     def _set_views(self, new_views: Dict[str, Dict[str, str]]) -> None:
         self._edit_design(lambda ddoc: ddoc["views"].update(new_views))
 
+    def _view_defs(self) -> Dict[str, Dict[str, str]]:
+        """The view definitions of ``_design/<type>`` (one GET); refreshes ``self.views``."""
+        ddoc = self.database.get_or_none(self._ddoc_id)
+        defs: Dict[str, Dict[str, str]] = dict(ddoc.get("views", {})) if ddoc is not None else {}
+        self.views = {
+            name: ViewDefinition(self.t_type, name, reduce="reduce" in definition)
+            for name, definition in defs.items()
+        }
+        return defs
+
     def load_views(self) -> Dict[str, ViewDefinition]:
         """Read the views of ``_design/<type>`` into ``self.views`` (and return it)."""
-        ddoc = self.database.get_or_none(self._ddoc_id)
-        names = list(ddoc.get("views", {})) if ddoc is not None else []
-        self.views = {name: ViewDefinition(self.t_type, name) for name in names}
+        self._view_defs()
         return self.views
 
     def add_overview_view(self) -> None:
@@ -166,25 +174,27 @@ class TokenHandler:
 
     def del_view(self, view_name: str = "test_view") -> None:
         """Remove one view from ``_design/<type>``."""
-        self._require_view(view_name)
+        self._require_view(view_name, self._view_defs())
         self._edit_design(lambda ddoc: ddoc["views"].pop(view_name, None))
 
-    def _require_view(self, view_name: str) -> None:
-        if view_name not in self.load_views():
-            known = ", ".join(sorted(self.views)) or "none (run add_status_views() first)"
+    def _require_view(self, view_name: str, defs: Dict[str, Dict[str, str]]) -> Dict[str, str]:
+        if view_name not in defs:
+            known = ", ".join(sorted(defs)) or "none (run add_status_views() first)"
             raise UsageError(
                 f"view {view_name!r} does not exist in {self._ddoc_id} of database "
                 f"{self.database.name!r}; existing views: {known}"
             )
+        return defs[view_name]
 
     # -- listing -------------------------------------------------------------------------------
 
     def list_tokens_from_view(self, view_name: str) -> ViewResults:
         """The rows (``id``, ``key``, ``value``) of a view of ``_design/<type>``."""
-        self._require_view(view_name)
-        params: Dict[str, Any] = {}
-        if "reduce" in self.database.get(self._ddoc_id)["views"][view_name]:
-            params["group"] = True
+        return self._rows(view_name, self._view_defs())
+
+    def _rows(self, view_name: str, defs: Dict[str, Dict[str, str]]) -> ViewResults:
+        definition = self._require_view(view_name, defs)
+        params = {"group": True} if "reduce" in definition else {}
         rows = self.database.view(self.t_type, view_name, **params)["rows"]
         return ViewResults(self.t_type, view_name, [Row(r) for r in rows])
 
@@ -194,10 +204,11 @@ class TokenHandler:
         The state names (todo, locked, done, error, waiting) work even before
         ``add_status_views()``: they are answered from the database-wide view.
         """
-        if view_name in _STATES and view_name not in self.load_views():
+        defs = self._view_defs()
+        if view_name in _STATES and view_name not in defs:
             ids = self.pool.ids(self.t_type, _STATES[view_name])
         else:
-            ids = [row.id for row in self.list_tokens_from_view(view_name) if row.id]
+            ids = [row.id for row in self._rows(view_name, defs) if row.id]
         if key is None:
             return ids
         field, value = key[0], key[1]
@@ -291,7 +302,7 @@ class TokenHandler:
     def clear_all_views(self) -> None:
         """Delete the tokens of every view (except ``overview_total``), then the views."""
         for name, definition in list(self.load_views().items()):
-            if name != views.OVERVIEW and not definition.is_reduce(self.database):
+            if name != views.OVERVIEW and not definition.reduce:
                 self.delete_tokens(name)
         self._edit_design(lambda ddoc: ddoc.__setitem__("views", {}))
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterator, List, Mapping, overload
 
-from grid_lrt.shared.couch import CouchDB
-
 __all__ = ["Row", "ViewDefinition", "ViewResults"]
 
 
@@ -58,17 +56,15 @@ class ViewResults:
 class ViewDefinition:
     """A named view of ``_design/<type>`` (what ``th.views[name]`` holds)."""
 
-    def __init__(self, t_type: str, name: str) -> None:
+    def __init__(self, t_type: str, name: str, *, reduce: bool = False) -> None:
         self.t_type = t_type
         self.name = name
+        #: True for map/reduce views (counts), whose rows are not tokens.
+        self.reduce = reduce
 
     @property
     def path(self) -> str:
         return f"_design/{self.t_type}/_view/{self.name}"
-
-    def is_reduce(self, db: CouchDB) -> bool:
-        ddoc = db.get_or_none(f"_design/{self.t_type}")
-        return ddoc is not None and "reduce" in ddoc.get("views", {}).get(self.name, {})
 
     def __repr__(self) -> str:
         return f"<ViewDefinition '{self.path}'>"
