@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 #: Bulk changes of more tokens than this ask for confirmation (or need --yes).
 CONFIRM_ABOVE = 5
 
+_TYPE_HELP = "token type (the 'type' field of its tokens), e.g. L229507_pref_cal1"
+_VIEW_HELP = "a state (todo, locked, done, error, waiting) or a view of _design/TYPE"
+
 _EPILOG = """\
 VIEW is a state (todo, locked, done, error, waiting) or the name of a view in
 _design/TYPE (made with TokenHandler.add_view).
@@ -34,7 +37,7 @@ examples:
 def register(subparsers: Any) -> None:
     tokens = subparsers.add_parser(
         "tokens",
-        help="look at and manage tokens (status, list, reset, delete, archive)",
+        help="create and manage tokens (create, status, list, reset, delete, archive)",
         description="Look at and manage the tokens of one type in the PiCaS database.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -51,7 +54,7 @@ def register(subparsers: Any) -> None:
         "  lrt tokens create L229507_cal1 --srm srm.txt --config pref_cal1.cfg --size 10",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    create.add_argument("type", metavar="TYPE")
+    create.add_argument("type", metavar="TYPE", help=_TYPE_HELP)
     create.add_argument("--srm", required=True, metavar="FILE", help="SURL list, one link per line")
     create.add_argument("--config", metavar="YAML", help="token configuration (Token: section)")
     create.add_argument("--size", type=int, default=10, help="subbands per token (default 10)")
@@ -71,8 +74,8 @@ def register(subparsers: Any) -> None:
     status.set_defaults(func=cmd_status)
 
     listing = verbs.add_parser("list", help="ids of the tokens in a state or view")
-    listing.add_argument("type", metavar="TYPE")
-    listing.add_argument("view", metavar="VIEW")
+    listing.add_argument("type", metavar="TYPE", help=_TYPE_HELP)
+    listing.add_argument("view", metavar="VIEW", help=_VIEW_HELP)
     listing.add_argument("--json", action="store_true", help="print JSON")
     add_connection_options(listing)
     listing.set_defaults(func=cmd_list)
@@ -88,8 +91,8 @@ def register(subparsers: Any) -> None:
             epilog=_EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        sub.add_argument("type", metavar="TYPE")
-        sub.add_argument("view", metavar="VIEW")
+        sub.add_argument("type", metavar="TYPE", help=_TYPE_HELP)
+        sub.add_argument("view", metavar="VIEW", help=_VIEW_HELP)
         sub.add_argument(
             "--key",
             nargs=2,
@@ -113,7 +116,7 @@ def register(subparsers: Any) -> None:
         sub.set_defaults(func=func)
 
     arch = verbs.add_parser("archive", help="save every token of a type (YAML + attachments)")
-    arch.add_argument("type", metavar="TYPE")
+    arch.add_argument("type", metavar="TYPE", help=_TYPE_HELP)
     arch.add_argument("--dest", default=".", help="folder to write into (default: .)")
     arch.add_argument("--no-compress", action="store_true", help="keep a folder, no tar.gz")
     arch.add_argument(
