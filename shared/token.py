@@ -199,6 +199,11 @@ def make_token_id(t_type: str, append: str = "") -> str:
     return _ID_UNSAFE.sub("_", f"t_{t_type}_{append}")
 
 
+def _copy(value: Any) -> Any:
+    """A private copy of a mutable field value (dicts and lists); scalars are shared."""
+    return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+
+
 def new_token(
     t_type: str, token_id: str, fields: Mapping[str, Any] | None = None
 ) -> Dict[str, Any]:
@@ -207,8 +212,8 @@ def new_token(
     User fields are never overwritten by defaults (GRID_LRT merged them the other way round).
     ``_id`` and ``type`` always come from the arguments.
     """
-    doc: Dict[str, Any] = copy.deepcopy(dict(DEFAULTS))
-    doc.update(copy.deepcopy(dict(fields or {})))
+    doc: Dict[str, Any] = {name: _copy(value) for name, value in DEFAULTS.items()}
+    doc.update((name, _copy(value)) for name, value in (fields or {}).items())
     doc["_id"] = token_id
     doc["type"] = t_type
     return doc

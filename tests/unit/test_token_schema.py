@@ -113,3 +113,11 @@ def test_reset_leaves_todo_and_held_tokens_alone() -> None:
     todo, held = new_token("t", "a"), new_token("t", "b", {"held": "staging"})
     assert not reset_for_retry(todo) and not reset_for_retry(held)
     assert todo["scrub_count"] == 0 and held["scrub_count"] == 0
+
+
+def test_nested_user_fields_are_not_shared_between_tokens() -> None:
+    fields = {"upload": {"gzip": True}, "tags": ["a"]}
+    a, b = new_token("t", "a", fields), new_token("t", "b", fields)
+    a["upload"]["gzip"] = False
+    a["tags"].append("b")
+    assert b["upload"] == {"gzip": True} and b["tags"] == ["a"] and fields["tags"] == ["a"]
