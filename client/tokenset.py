@@ -58,8 +58,13 @@ class TokenSet:
         id_append: str = "L000000",
         key_name: str = "STARTSB",
         file_upload: Optional[str] = None,
+        *,
+        hold: str = "",
     ) -> BulkResult:
         """One token per entry of ``iterable`` (key: subband number, value: list of links).
+
+        With ``hold="staging"`` the tokens are created held (state ``waiting``): no launcher
+        takes them until ``lrt stage release`` finds all their files online.
 
         Each token gets the config's Token fields, ``key_name: "%03d" % key`` and, with
         ``file_upload`` (normally ``"srm.txt"``), the links attached one per line. The id is
@@ -79,6 +84,8 @@ class TokenSet:
             append = id_append + (f"_{step}" if step else "") + f"_{id_prefix}{label}"
             doc = new_token(self.th.t_type, make_token_id(self.th.t_type, append), self.token_keys)
             doc[key_name] = label
+            if hold:
+                doc["held"] = hold
             if file_upload:
                 text = "".join(f"{link}\n" for link in links)
                 doc["_attachments"] = {

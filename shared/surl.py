@@ -44,6 +44,7 @@ __all__ = [
     "is_surl",
     "normalise",
     "obsid_of",
+    "path_of",
     "site_of",
     "subband_of",
     "to_gfal",
@@ -270,6 +271,16 @@ def _path_of(link: str) -> Tuple[Site, str]:
             return site, rest
     msg = f"Link {link!r} does not start with {site.srm_prefix}/ or {site.gsiftp_prefix}/."
     raise NotASurlError(msg, hint=f"A {site.name} link looks like {site.srm_prefix}/<path>.")
+
+
+def path_of(link: str) -> str:
+    """The storage path of a link of a known site (``/pnfs/...`` or ``/lofar/...``).
+
+    Raises:
+        UnknownSiteError: The link is on no known site.
+        NotASurlError: The link is not in one of the site's known forms.
+    """
+    return _path_of(link)[1]
 
 
 def to_srm(link: str) -> str:

@@ -1,0 +1,112 @@
+"""Staging-aware tokens: release held (``waiting``) tokens once all their input is online.
+
+A token created "held until staged" carries ``held: "staging"`` and its input list as the
+``srm.txt`` attachment. :func:`release_staged` reads the lists of every waiting token of a type,
+checks the locality of all their files in one concurrent pass, and moves each token whose files
+are all on disk to ``todo``. Tokens with LOST/UNAVAILABLE files are reported (and marked in
+``launcher_status``); they stay held, so a launcher never picks up a token whose data is gone.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from grid_lrt.shared import surl
+from grid_lrt.shared.couch import CouchError, DocumentNotFoundError
+from grid_lrt.shared.token import TokenState, state_of
+
+from ..pool import TokenPool
+from .base import FileState
+
+__all__ = ["ReleaseReport", "StateChecker", "release_staged", "status_url"]
+
+log = logging.getLogger(__name__)
+
+#: Checks many URLs at once: ``[(url, state, error text), ...]`` in input order.
+StateChecker = Callable[[Sequence[str]], List[Tuple[str, FileState, str]]]
+
+INPUT_LIST = "srm.txt"
+
+
+@dataclass
+class ReleaseReport:
+    """What one release pass found, token by token."""
+
+    released: List[str] = field(default_factory=list)
+    waiting: Dict[str, int] = field(default_factory=dict)  # id -> files not yet online
+    lost: Dict[str, List[str]] = field(default_factory=dict)  # id -> lost/unavailable SURLs
+    errors: Dict[str, str] = field(default_factory=dict)  # id -> why it could not be checked
+
+    @property
+    def still_held(self) -> int:
+        return len(self.waiting) + len(self.lost) + len(self.errors)
+
+
+def status_url(link: str, door: Optional[str] = None) -> str:
+    """Where to ask for a file's locality: the gfal form of a SURL, or ``door`` + its path.
+
+    ``door`` is an https/davs WebDAV door of the same namespace (dCache serves one, with the
+    WLCG Tape REST API); links that are not SURLs of a known site are used as they are.
+    """
+    if not surl.is_surl(link):
+        return link
+    if door:
+        return door.rstrip("/") + surl.path_of(link)
+    return surl.to_gfal(link)
+
+
+def _input_links(pool: TokenPool, token_id: str) -> List[str]:
+    data = pool.db.get_attachment(token_id, INPUT_LIST).decode("utf-8", "replace")
+    lines = (line.strip() for line in data.splitlines())
+    return [line.split()[0] for line in lines if line and not line.startswith("#")]
+
+
+def release_staged(
+    pool: TokenPool, t_type: str, check: StateChecker, *, door: Optional[str] = None
+) -> ReleaseReport:
+    """One pass: release every waiting token of ``t_type`` whose input files are all online."""
+    report = ReleaseReport()
+    links: Dict[str, List[str]] = {}
+    for token_id in pool.ids(t_type, TokenState.WAITING):
+        try:
+            links[token_id] = [status_url(link, door) for link in _input_links(pool, token_id)]
+        except DocumentNotFoundError:
+            report.errors[token_id] = f"no {INPUT_LIST} attachment: nothing to check"
+        except CouchError as exc:  # a token we cannot read must not stop the others
+            report.errors[token_id] = f"cannot read {INPUT_LIST}: {exc}"
+    unique = sorted({url for urls in links.values() for url in urls})
+    states: Dict[str, Tuple[FileState, str]] = {}
+    if unique:
+        states = {url: (state, error) for url, state, error in check(unique)}
+    ready = []
+    for token_id, urls in links.items():
+        gone = [u for u in urls if states[u][0].gone]
+        if gone:
+            report.lost[token_id] = gone
+        elif all(states[u][0].on_disk for u in urls):
+            ready.append(token_id)
+        else:
+            report.waiting[token_id] = sum(1 for u in urls if not states[u][0].on_disk)
+
+    def release(doc: Dict[str, Any]) -> bool:
+        if state_of(doc) is TokenState.WAITING:
+            doc["held"] = ""
+            doc["status"] = "todo"
+            return True
+        return False
+
+    def mark_lost(doc: Dict[str, Any]) -> bool:
+        message = f"input data lost/unavailable: {len(report.lost[doc['_id']])} files"
+        if doc.get("launcher_status") == message:
+            return False
+        doc["launcher_status"] = message
+        return True
+
+    result = pool.update(ready, release)
+    report.released = result.changed
+    if report.lost:
+        pool.update(list(report.lost), mark_lost)
+    log.info("%s: released %d, still held %d", t_type, len(report.released), report.still_held)
+    return report
