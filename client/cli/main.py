@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.logsetup import setup_logging
 
-from . import database, demo, tokens
+from . import database, demo, srm, tokens
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     nouns = parser.add_subparsers(dest="noun", metavar="COMMAND", required=True)
     tokens.register(nouns)
+    srm.register(nouns)
     database.register(nouns)
     demo.register(nouns)
     return parser

@@ -163,3 +163,21 @@ def test_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "examples:" in out and "lrt tokens reset" in out
+
+
+def test_srm_convert_and_split(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["srm", "convert", str(DATA / "srm_50_sara.txt"), "--to", "gsiftp"]) == 0
+    lines = capsys.readouterr().out.split()
+    assert len(lines) == 51 and lines[0].startswith("gsiftp://gridftp.grid.sara.nl:2811/pnfs/")
+    assert "L229507_SB100_" in lines[0] and "L229507_SB150_" in lines[-1], "input order"
+    assert (
+        main(
+            ["srm", "split", str(DATA / "srm_50_sara.txt"), "--size", "10", "--out", str(tmp_path)]
+        )
+        == 0
+    )
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == [f"srm_50_sara_SB{n}.txt" for n in range(100, 151, 10)]
+    assert len((tmp_path / "srm_50_sara_SB150.txt").read_text().split()) == 1
+    assert main(["srm", "split", str(DATA / "srm_50_sara.txt"), "--size", "0"]) == 2
+    assert "--size must be at least 1" in capsys.readouterr().err
