@@ -27,6 +27,7 @@ from tests.couchserver import (  # noqa: F401  (fixtures are registered by being
     pouchdb_start_seconds,
     require_real_couchdb,
 )
+from tests.gfal2fixtures import gfal2_module, tape_archive  # noqa: F401  (registers fixtures)
 
 # The worker-side session runs on Python 3.9; modules that need a newer Python are not collected.
 collect_ignore = ["unit/test_packaging.py"] if sys.version_info < (3, 11) else []

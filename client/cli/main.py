@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.logsetup import setup_logging
 
-from . import database, demo, srm, tokens
+from . import database, demo, dev, srm, stage, tokens
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     nouns = parser.add_subparsers(dest="noun", metavar="COMMAND", required=True)
     tokens.register(nouns)
     srm.register(nouns)
+    stage.register(nouns)
+    dev.register(nouns)
     database.register(nouns)
     demo.register(nouns)
     return parser

@@ -59,6 +59,12 @@ def register(subparsers: Any) -> None:
     create.add_argument("--config", metavar="YAML", help="token configuration (Token: section)")
     create.add_argument("--size", type=int, default=10, help="subbands per token (default 10)")
     create.add_argument("--key-name", default="STARTSB", help="field holding the first subband")
+    create.add_argument(
+        "--hold",
+        action="store_true",
+        help="held until staged: the tokens wait (not todo) until "
+        "`lrt stage release` finds all their files online",
+    )
     add_connection_options(create)
     create.set_defaults(func=cmd_create)
 
@@ -144,7 +150,11 @@ def cmd_create(args: argparse.Namespace) -> int:
     chunks = slice_dicts(links.sbn_dict(), args.size)
     th = handler(args, args.type)
     result = TokenSet(th, args.config).create_dict_tokens(
-        chunks, id_append=links.obsid or "L000000", key_name=args.key_name, file_upload="srm.txt"
+        chunks,
+        id_append=links.obsid or "L000000",
+        key_name=args.key_name,
+        file_upload="srm.txt",
+        hold="staging" if args.hold else "",
     )
     print(f"{args.type}: " + result.summary("created"))
     for token_id in result.existing:

@@ -1,0 +1,125 @@
+"""Credentials of the ASTRON LTA stager, looked up when first needed (never at import).
+
+Lookup order (first match wins), as in GRID_LRT's ``stager_access.get_staging_creds``:
+
+1. explicit ``user``/``passw`` arguments (both given);
+2. ``~/.awe/Environment.cfg``: lines ``database_user : <u>`` and ``database_password : <p>``;
+   when this file exists, ``~/.stagingrc`` is not read, even if the keys are missing;
+3. ``~/.stagingrc``: lines ``user=<u>`` and ``password=<p>``;
+4. environment variables ``LOFAR_LTA_USER`` / ``LOFAR_LTA_PWD``.
+
+The password never appears in a message, log line or ``repr``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+from grid_lrt.client.staging.base import StagingError
+
+__all__ = [
+    "AWE_CFG",
+    "ENV_PASSWORD",
+    "ENV_USER",
+    "STAGINGRC",
+    "LtaCredentialsError",
+    "credentials_help",
+    "get_staging_creds",
+]
+
+log = logging.getLogger(__name__)
+
+#: The files, relative to the home directory, and the variables that are looked at.
+AWE_CFG = ".awe/Environment.cfg"
+STAGINGRC = ".stagingrc"
+ENV_USER = "LOFAR_LTA_USER"
+ENV_PASSWORD = "LOFAR_LTA_PWD"  # noqa: S105  (a variable name)
+
+
+class LtaCredentialsError(StagingError):
+    """No (or refused) LTA credentials; the message says which file or variable to set."""
+
+
+def credentials_help() -> str:
+    """One sentence naming every place LTA credentials can be given."""
+    return (
+        f"Put 'database_user : <user>' and 'database_password : <password>' in ~/{AWE_CFG}, "
+        f"or 'user=<user>' and 'password=<password>' in ~/{STAGINGRC} (read only when "
+        f"~/{AWE_CFG} does not exist), or set {ENV_USER} and {ENV_PASSWORD}."
+    )
+
+
+def _read_pairs(path: Path, sep: str) -> Dict[str, str]:
+    """Read ``key <sep> value`` lines of ``path``; an unreadable file gives an empty dict."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning("cannot read %s: %s", path, exc.__class__.__name__)
+        return {}
+    pairs: Dict[str, str] = {}
+    for line in text.splitlines():
+        if sep not in line or line.lstrip().startswith("#"):
+            continue
+        key, _, value = line.partition(sep)
+        pairs.setdefault(key.strip(), value.strip())
+    return pairs
+
+
+def _home() -> Path:
+    return Path("~").expanduser()
+
+
+def get_staging_creds(user: Optional[str] = None, passw: Optional[str] = None) -> Tuple[str, str]:
+    """Return ``(user, password)`` for the LTA stager, in the documented lookup order.
+
+    Args:
+        user: Explicit user name; used when ``passw`` is given too.
+        passw: Explicit password.
+
+    Returns:
+        The user name and the password.
+
+    Raises:
+        LtaCredentialsError: No source holds both a user and a password; the message names
+            the files and variables to set (never a password).
+    """
+    if user and passw:
+        log.debug("LTA credentials from arguments (user %s)", user)
+        return user, passw
+    home = _home()
+    awe = home / AWE_CFG
+    if awe.is_file():
+        pairs = _read_pairs(awe, ":")
+        u, p = pairs.get("database_user", ""), pairs.get("database_password", "")
+        if u and p:
+            log.debug("LTA credentials from %s (user %s)", awe, u)
+            return u, p
+        missing = " and ".join(
+            k for k, v in (("database_user", u), ("database_password", p)) if not v
+        )
+        note = f"{awe} exists but has no {missing} line, so ~/{STAGINGRC} is not read"
+        log.warning("%s; trying %s/%s", note, ENV_USER, ENV_PASSWORD)
+    else:
+        rc = home / STAGINGRC
+        if rc.is_file():
+            pairs = _read_pairs(rc, "=")
+            u, p = pairs.get("user", ""), pairs.get("password", "")
+            if u and p:
+                log.debug("LTA credentials from %s (user %s)", rc, u)
+                return u, p
+            note = f"{rc} has no user= and password= lines"
+            log.warning("%s; trying %s/%s", note, ENV_USER, ENV_PASSWORD)
+        else:
+            note = ""
+    u, p = os.environ.get(ENV_USER, ""), os.environ.get(ENV_PASSWORD, "")
+    if u and p:
+        log.debug("LTA credentials from %s/%s (user %s)", ENV_USER, ENV_PASSWORD, u)
+        return u, p
+    raise LtaCredentialsError(
+        f"No LTA stager credentials found in ~/{AWE_CFG}, ~/{STAGINGRC} or "
+        f"{ENV_USER}/{ENV_PASSWORD}" + (f" ({note})." if note else "."),
+        hint=credentials_help(),
+    )

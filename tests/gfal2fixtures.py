@@ -1,0 +1,61 @@
+"""gfal2 and tape-archive fixtures (real gfal2; no mocks of our own).
+
+- ``gfal2_module``: the imported ``gfal2`` bindings; the test is skipped when they are missing,
+  except under ``CI=true``, where a missing gfal2 fails the test.
+- ``tape_archive``: a started :class:`~grid_lrt.client.devtools.tape_archive.TapeArchive`
+  (https WebDAV + WLCG Tape REST on loopback, 1 s staging delay) over a temporary folder, with
+  ``X509_CERT_DIR`` set so that gfal2 trusts it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+__all__ = ["gfal2_module", "tape_archive"]
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def gfal2_module() -> Any:
+    """The gfal2 bindings (skip without them; fail without them under CI=true)."""
+    from grid_lrt.client.staging.gfal import GfalMissingError, load_gfal2
+
+    try:
+        return load_gfal2()
+    except GfalMissingError as exc:
+        if _in_ci():
+            pytest.fail(f"CI=true but {exc.message}: {exc.hint}", pytrace=False)
+        pytest.skip(f"{exc.message} ({exc.hint})")
+
+
+@pytest.fixture
+def tape_archive(
+    gfal2_module: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """A running tape archive serving ``tmp_path / "archive"``; ``tape/`` starts NEARLINE."""
+    try:
+        from grid_lrt.client.devtools.tape_archive import TapeArchive, TapeArchiveError
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        if _in_ci():
+            pytest.fail(f"CI=true but the tape archive cannot be imported: {exc}", pytrace=False)
+        pytest.skip(f"tape archive unavailable: {exc}")
+    archive = TapeArchive(tmp_path / "archive", delay=1.0)
+    try:
+        archive.start()
+    except TapeArchiveError as exc:
+        if _in_ci():
+            pytest.fail(f"CI=true but {exc.message}: {exc.hint}", pytrace=False)
+        pytest.skip(f"{exc.message} ({exc.hint})")
+    for name, value in archive.client_env.items():
+        monkeypatch.setenv(name, value)
+    try:
+        yield archive
+    finally:
+        archive.stop()
