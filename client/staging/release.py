@@ -13,12 +13,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from grid_lrt.shared import surl
 from grid_lrt.shared.couch import CouchError, DocumentNotFoundError
 from grid_lrt.shared.token import TokenState, state_of
 
 from ..pool import TokenPool
 from .base import FileState
+from .locality import status_url
 
 __all__ = ["ReleaseReport", "StateChecker", "release_staged", "status_url"]
 
@@ -42,19 +42,6 @@ class ReleaseReport:
     @property
     def still_held(self) -> int:
         return len(self.waiting) + len(self.lost) + len(self.errors)
-
-
-def status_url(link: str, door: Optional[str] = None) -> str:
-    """Where to ask for a file's locality: the gfal form of a SURL, or ``door`` + its path.
-
-    ``door`` is an https/davs WebDAV door of the same namespace (dCache serves one, with the
-    WLCG Tape REST API); links that are not SURLs of a known site are used as they are.
-    """
-    if not surl.is_surl(link):
-        return link
-    if door:
-        return door.rstrip("/") + surl.path_of(link)
-    return surl.to_gfal(link)
 
 
 def _input_links(pool: TokenPool, token_id: str) -> List[str]:

@@ -22,6 +22,7 @@ from grid_lrt.client.staging.base import FileState
 from grid_lrt.client.staging.errors import SrmFileError
 from grid_lrt.client.staging.gfal import check_states
 from grid_lrt.client.staging.linkfile import load_file_into_srmlist
+from grid_lrt.client.staging.locality import status_url
 from grid_lrt.shared import surl
 
 __all__ = [
@@ -39,13 +40,13 @@ _GREEN, _RED, _RESET = "\033[32m", "\033[31m", "\033[0m"
 
 
 def gfal_link(link: str) -> str:
-    """The URL gfal2 needs: the gfal form of an LTA SURL, other URLs unchanged.
+    """The URL gfal2 reads the state from: the gfal form of an LTA SURL (or, with
+    ``$LRT_STATUS_DOOR`` set, the door's https URL of it); other URLs unchanged.
 
     Raises:
         grid_lrt.shared.surl.SurlError: An ``srm://``/``gsiftp://`` link of no known site.
     """
-    text = link.strip()
-    return surl.to_gfal(surl.normalise(text)) if surl.is_surl(text) else text
+    return status_url(link)
 
 
 def _filename(url: str) -> str:
@@ -116,6 +117,7 @@ def main(
     *,
     workers: int = 16,
     stream: Optional[TextIO] = None,
+    printout: Optional[bool] = None,
 ) -> List[Tuple[str, str]]:
     """Check every link of ``filename``; return ``[(file name, state), ...]`` in file order.
 
@@ -126,6 +128,8 @@ def main(
         SrmFileError: The file cannot be read or holds a SURL of an unknown site.
         grid_lrt.client.staging.gfal.GfalMissingError: No gfal2 bindings.
     """
+    if printout is not None:  # the testbed notebook's name for ``verbose``
+        verbose = printout
     urls = read_links(filename)
     results: List[Tuple[str, str]] = []
     for url, state, error in check_states(urls, workers=workers):
