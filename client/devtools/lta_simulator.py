@@ -29,9 +29,10 @@ import threading
 import time
 import xmlrpc.client
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Callable, Dict, List, Optional, Sequence, Type
+from typing import Any, Callable, Dict, List, Optional, Sequence
 from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
+
+from grid_lrt.client.devtools.service import Service
 
 __all__ = ["LtaSimulator", "main"]
 
@@ -78,7 +79,7 @@ class _Server(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
     daemon_threads = True
 
 
-class LtaSimulator:
+class LtaSimulator(Service):
     """The LTA stager on ``127.0.0.1`` (a thread), for tests, demos and ``lrt dev``.
 
     Args:
@@ -170,17 +171,6 @@ class LtaSimulator:
         for thread in self._threads:
             thread.join(timeout=5)
         self._server = None
-
-    def __enter__(self) -> LtaSimulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.stop()
 
     # ---- internals -----------------------------------------------------------------------
 

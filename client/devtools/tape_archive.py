@@ -34,9 +34,9 @@ import time
 import uuid
 import zlib
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Type
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
+from grid_lrt.client.devtools.service import Service
 from grid_lrt.shared.errors import LrtError
 
 __all__ = ["TapeArchive", "TapeArchiveError"]
@@ -91,7 +91,7 @@ def _make_cert(folder: Path) -> None:
     (folder / f"{digest}.0").symlink_to(cert.name)
 
 
-class TapeArchive:
+class TapeArchive(Service):
     """An https WebDAV + WLCG Tape REST archive serving ``root_dir`` on 127.0.0.1.
 
     Args:
@@ -227,17 +227,6 @@ class TapeArchive:
         if self._certdir is not None:
             shutil.rmtree(self._certdir, ignore_errors=True)
             self._certdir = None
-
-    def __enter__(self) -> TapeArchive:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.stop()
 
     # ---- state ---------------------------------------------------------------------------------
 
