@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence
 
-from grid_lrt.shared import views
+from grid_lrt.shared import tokendb, views
 from grid_lrt.shared.couch import CouchDB, CouchError
 from grid_lrt.shared.token import TokenState
 
@@ -76,13 +76,7 @@ class TokenPool:
         """Create or upgrade ``_design/grid_lrt`` (one GET when it is current)."""
         if self._views_ready:
             return
-        wanted = views.database_design_doc()
-        current = self.db.get_or_none(wanted["_id"])
-        if current is None or current.get("views") != wanted["views"]:
-            if current is not None:
-                wanted["_rev"] = current["_rev"]
-            log.info("writing %s to database %s", wanted["_id"], self.db.name)
-            self.db.save(wanted)
+        tokendb.ensure_views(self.db)
         self._views_ready = True
 
     def _query(self, **params: Any) -> Dict[str, Any]:

@@ -38,6 +38,8 @@ class ErrorCode(enum.IntEnum):
     ENV_NOT_SET = 1
     PARSET_MISSING = 3
     JOBDIR_MISSING = 4
+    ATTEMPTS_EXHAUSTED = 5
+    PIPELINE_MISSING = 6
     SOFTDRIVE_MISSING = 10
     LOFAR_ENV_MISSING = 11
     INIT_ENV_MISSING = 12
@@ -51,6 +53,7 @@ class ErrorCode(enum.IntEnum):
     SANDBOX_DOWNLOAD_FAILED = 25
     SANDBOX_UNSAFE = 26
     DATA_LOST = 27
+    SANDBOX_CHECKSUM_MISMATCH = 28
     NO_UPLOAD_FILES = 30
     UPLOAD_FAILED = 31
     UPLOAD_POOLS_FULL = 32
@@ -97,6 +100,11 @@ _INFO: Dict[ErrorCode, Tuple[str, bool]] = {
     ErrorCode.ENV_NOT_SET: ("One of TOKEN, PICAS_USR, PICAS_DB not set", False),
     ErrorCode.PARSET_MISSING: ("Parset doesn't exist", False),
     ErrorCode.JOBDIR_MISSING: ("$JOBDIR doesn't exist", True),
+    ErrorCode.ATTEMPTS_EXHAUSTED: (
+        "Gave up: runs of this token were lost or interrupted more than max_scrub times",
+        False,
+    ),
+    ErrorCode.PIPELINE_MISSING: ("Pipeline not found (no master.sh, no command)", False),
     ErrorCode.SOFTDRIVE_MISSING: ("Softdrive not found", True),
     ErrorCode.LOFAR_ENV_MISSING: ("LOFAR env cannot be found", True),
     ErrorCode.INIT_ENV_MISSING: ("No init_env script", True),
@@ -110,6 +118,7 @@ _INFO: Dict[ErrorCode, Tuple[str, bool]] = {
     ErrorCode.SANDBOX_DOWNLOAD_FAILED: ("Sandbox download fails", True),
     ErrorCode.SANDBOX_UNSAFE: ("Sandbox refused: unsafe member path or link", False),
     ErrorCode.DATA_LOST: ("Input data lost or unavailable at the storage", False),
+    ErrorCode.SANDBOX_CHECKSUM_MISMATCH: ("Sandbox checksum mismatch", True),
     ErrorCode.NO_UPLOAD_FILES: ("No files in uploads folder", False),
     ErrorCode.UPLOAD_FAILED: ("Upload fails", True),
     ErrorCode.UPLOAD_POOLS_FULL: ("Upload fails: pools full", True),

@@ -43,6 +43,7 @@ __all__ = [
     "is_token",
     "make_token_id",
     "new_token",
+    "num",
     "reset_fields",
     "reset_for_retry",
     "state_of",
@@ -50,7 +51,9 @@ __all__ = [
 
 #: Field defaults of a new token. ``_id`` and ``type`` are given at creation.
 #: ``held`` is grid-lrt's: a non-empty string (the reason, e.g. "staging") or ``True`` keeps the
-#: token in ``waiting``. ``lease``/``attempt`` are the launcher's (heartbeat and attempt counter).
+#: token in ``waiting``. ``attempt``, ``lease_expires``, ``heartbeat``, ``requeues`` and the
+#: ``batch_*`` fields are the launcher's (see ``lease.py``). ``attempt`` only ever grows: it is
+#: the fencing number that keeps a late launcher from overwriting a newer attempt.
 DEFAULTS: Mapping[str, Any] = {
     "lock": 0,
     "done": 0,
@@ -63,13 +66,34 @@ DEFAULTS: Mapping[str, Any] = {
     "launcher_status": "",
     "Results_location": "",
     "held": "",
+    "attempt": 0,
+    "lease_expires": 0,
+    "heartbeat": 0,
+    "requeues": 0,
+    "batch_system": "",
+    "batch_job_id": "",
+    "owner": "",
+    "history": [],
 }
 
 #: Fields grid-lrt itself manages; everything else on a token is a free user field.
 RESERVED_FIELDS: FrozenSet[str] = frozenset({"_id", "_rev", "type", *DEFAULTS})
 
 # Fields put back to their defaults by a reset (``scrub_count`` is incremented instead).
-_RESET_FIELDS = ("lock", "done", "hostname", "output", "launcher_status", "progress")
+_RESET_FIELDS = (
+    "lock",
+    "done",
+    "hostname",
+    "output",
+    "launcher_status",
+    "progress",
+    "lease_expires",
+    "heartbeat",
+    "requeues",
+    "batch_system",
+    "batch_job_id",
+    "owner",
+)
 
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.:@+-]")
 
@@ -124,6 +148,11 @@ def _num(value: object) -> float:
     if isinstance(value, str) and _NUMBER.fullmatch(value):
         return float(value)
     return 0.0
+
+
+def num(value: object) -> float:
+    """Numeric value of a token field (``lock``, ``lease_expires`` ...) as the views see it."""
+    return _num(value)
 
 
 def is_token(doc: Mapping[str, Any]) -> bool:
@@ -220,7 +249,11 @@ def new_token(
 
 
 def reset_fields(doc: MutableMapping[str, Any], *, status: str = "todo") -> None:
-    """Put a token back to ``todo`` in place: clear the run fields, ``scrub_count + 1``."""
+    """Put a token back to ``todo`` in place: clear the run fields, ``scrub_count + 1``.
+
+    ``attempt`` is kept (it never decreases) and so are the attachments: the logs of earlier
+    attempts stay with the token.
+    """
     for name in _RESET_FIELDS:
         doc[name] = copy.deepcopy(DEFAULTS[name])
     doc["status"] = status

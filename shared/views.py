@@ -3,7 +3,8 @@
 Two kinds of design document:
 
 * **Database-wide** (``_design/grid_lrt``), used by grid-lrt's own code paths (launcher claims,
-  overview counts, the CLI). Its one view ``tokens`` emits one row per token, keyed
+  overview counts, the CLI). Its view ``leases`` lists locked tokens by lease expiry (the
+  reaper's query); its view ``tokens`` emits one row per token, keyed
   ``[type, state, _id]`` with the id as value and a ``_count`` reduce. A todo claim is a key
   range query, the overview is one ``group_level=2`` query, and CouchDB indexes one view for
   all token types instead of one view per type and state (its cost grows with the number of
@@ -27,6 +28,7 @@ from .token import STATE_JS, TokenState
 __all__ = [
     "DB_DDOC",
     "DB_VIEW",
+    "LEASE_VIEW",
     "SCHEMA_VERSION",
     "STATUS_VIEWS",
     "condition_map",
@@ -38,10 +40,13 @@ __all__ = [
 ]
 
 #: Bumped whenever the generated JavaScript changes; stored in every design doc we write.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DB_DDOC = "grid_lrt"
 DB_VIEW = "tokens"
+#: Locked tokens that carry a lease, keyed ``[type, lease_expires]``: the expired ones are the
+#: key range ``[type, 0] .. [type, now]`` (see ``lease.py``).
+LEASE_VIEW = "leases"
 #: The seed's status views, in the order ``add_status_views`` creates them.
 STATUS_VIEWS = ("todo", "locked", "done", "error")
 OVERVIEW = "overview_total"
@@ -67,7 +72,15 @@ def database_design_doc() -> Dict[str, Any]:
                     "  if (isToken(doc)) { emit([doc.type, stateOf(doc), doc._id], doc._id); }"
                 ),
                 "reduce": "_count",
-            }
+            },
+            LEASE_VIEW: {
+                "map": _map(
+                    '  if (isToken(doc) && stateOf(doc) === "locked" &&\n'
+                    "      num(doc.lease_expires) > 0) {\n"
+                    "    emit([doc.type, num(doc.lease_expires)], num(doc.attempt));\n"
+                    "  }"
+                ),
+            },
         },
     }
 

@@ -11,6 +11,7 @@ from grid_lrt.shared.token import TokenState, reset_for_retry
 
 from .connect import add_connection_options, handler
 from .output import confirm, print_json, print_table
+from .stale import add_stale_options, reset_stale_command
 
 __all__ = ["register"]
 
@@ -30,6 +31,7 @@ examples:
   lrt tokens status L229507_pref_cal1
   lrt tokens list L229507_pref_cal1 error
   lrt tokens reset L229507_pref_cal1 error --yes
+  lrt tokens reset L229507_pref_cal1 --stale          (launchers that died: lease expired)
   lrt tokens archive L229507_pref_cal1 --dest /project/archive
 """
 
@@ -98,7 +100,9 @@ def register(subparsers: Any) -> None:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         sub.add_argument("type", metavar="TYPE", help=_TYPE_HELP)
-        sub.add_argument("view", metavar="VIEW", help=_VIEW_HELP)
+        sub.add_argument(
+            "view", metavar="VIEW", help=_VIEW_HELP, nargs="?" if verb == "reset" else None
+        )
         sub.add_argument(
             "--key",
             nargs=2,
@@ -118,6 +122,7 @@ def register(subparsers: Any) -> None:
                 action="store_true",
                 help="also drop the tokens' attachments (logs, results)",
             )
+            add_stale_options(sub)
         add_connection_options(sub)
         sub.set_defaults(func=func)
 
@@ -202,6 +207,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _bulk(args: argparse.Namespace, verb: str) -> int:
+    if verb == "reset" and (args.stale or args.view is None):
+        return reset_stale_command(args, handler(args, args.type))
     th = handler(args, args.type)
     key = [args.key[0], args.key[1]] if args.key else None
     ids = th.ids_in_view(args.view, key) if key is None else _ids_with_text_key(th, args.view, key)

@@ -1,0 +1,166 @@
+"""Claims, leases and fenced writes on the real CouchDB-compatible server."""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+from typing import Any, Dict, List
+
+import pytest
+
+from grid_lrt.launcher.claim import Claimer
+from grid_lrt.launcher.session import TokenLostError, TokenSession
+from grid_lrt.shared.couch import CouchDB
+from grid_lrt.shared.errors import ErrorCode
+from grid_lrt.shared.lease import Worker
+from grid_lrt.shared.token import TokenState, new_token, state_of
+from grid_lrt.shared.tokendb import ensure_views, expired_ids, requeue_expired
+from tests.couchserver import CouchServer
+from tests.integration.helpers import couch
+
+WORKER = Worker("wn-test", "slurm", "1")
+
+
+@pytest.fixture
+def db(couchdb_server: CouchServer, couch_db_name: str) -> CouchDB:
+    handle = couch(couchdb_server, couch_db_name)
+    ensure_views(handle)
+    return handle
+
+
+def _add(db: CouchDB, count: int, t_type: str = "demo", **fields: Any) -> List[str]:
+    docs = [new_token(t_type, f"t_{t_type}_{n:04d}", fields) for n in range(count)]
+    assert all(r.get("ok") for r in db.bulk_docs(docs))
+    return [d["_id"] for d in docs]
+
+
+def _claimer(db: CouchDB, **kwargs: Any) -> Claimer:
+    kwargs.setdefault("lease", 60)
+    return Claimer(db, "demo", worker=WORKER, sleep=lambda s: None, **kwargs)
+
+
+def test_claim_takes_a_todo_token_and_none_when_empty(db: CouchDB) -> None:
+    _add(db, 1)
+    _add(db, 1, t_type="other")
+    claim = _claimer(db).next()
+    assert claim is not None
+    stored = db.get(claim.token_id)
+    assert state_of(stored) is TokenState.LOCKED
+    assert stored["attempt"] == 1
+    assert stored["owner"] == claim.owner
+    assert stored["lease_expires"] > stored["lock"]
+    assert _claimer(db).next() is None  # the other type's token is not ours
+
+
+def test_a_stale_view_row_is_not_claimed_twice(db: CouchDB) -> None:
+    """picas 1.1.2's bug: it locks the latest revision without checking lock == 0."""
+    (token_id,) = _add(db, 1)
+    first = _claimer(db)
+    assert first.next() is not None
+    second = _claimer(db)
+    assert second._try(token_id) is None  # the view may still list it; the document says no
+    assert db.get(token_id)["attempt"] == 1
+
+
+def _race(args: Dict[str, Any]) -> List[str]:
+    db = CouchDB(args["url"], args["db"], user=args["user"], password=args["password"])
+    claimer = Claimer(
+        db, "demo", worker=Worker(f"racer{args['n']}"), lease=60, rng=random.Random(args["n"])
+    )
+    won = []
+    while True:
+        claim = claimer.next()
+        if claim is None:
+            return won
+        won.append(claim.token_id)
+
+
+@pytest.mark.parametrize(("tokens", "racers"), [(1, 2), (60, 4)])
+def test_racing_launchers_claim_each_token_exactly_once(
+    db: CouchDB, couchdb_server: CouchServer, tokens: int, racers: int
+) -> None:
+    ids = _add(db, tokens)
+    args = [
+        {
+            "url": couchdb_server.url,
+            "db": db.name,
+            "user": couchdb_server.user or None,
+            "password": couchdb_server.password,
+            "n": n,
+        }
+        for n in range(racers)
+    ]
+    with multiprocessing.get_context("spawn").Pool(racers) as pool:
+        results = pool.map(_race, args)
+    claimed = [token_id for won in results for token_id in won]
+    assert sorted(claimed) == sorted(ids)  # every token once: no double claim, none missed
+    assert all(db.get(i)["attempt"] == 1 for i in ids)
+
+
+def test_expired_lease_is_requeued_once_and_zombie_cannot_write(db: CouchDB) -> None:
+    (token_id,) = _add(db, 1)
+    claim = _claimer(db, lease=5).next()
+    assert claim is not None
+    zombie = TokenSession(db, claim, lease=5, patience=0)
+    lock = db.get(token_id)["lock"]
+    later = lock + 60
+    assert expired_ids(db, "demo", later) == [token_id]
+    assert requeue_expired(db, "demo", now=later) == {token_id: TokenState.TODO}
+    assert requeue_expired(db, "demo", now=later) == {}  # exactly once
+    stored = db.get(token_id)
+    assert state_of(stored) is TokenState.TODO
+    assert stored["scrub_count"] == 1
+    assert "lease expired" in stored["history"][-1]["reason"]
+
+    again = _claimer(db).next()
+    assert again is not None
+    assert again.attempt == 2
+    with pytest.raises(TokenLostError, match="no longer ours"):
+        zombie.finish(0)
+    with pytest.raises(TokenLostError):
+        zombie.attach("attempt1_stdout.log", b"late", "text/plain")
+    stored = db.get(token_id)
+    assert stored["attempt"] == 2
+    assert state_of(stored) is TokenState.LOCKED
+    assert "_attachments" not in stored
+
+
+def test_heartbeat_keeps_the_token(db: CouchDB) -> None:
+    (token_id,) = _add(db, 1)
+    claim = _claimer(db, lease=5).next()
+    assert claim is not None
+    session = TokenSession(db, claim, lease=5, clock=lambda: 10**10)
+    session.heartbeat()  # the lease now runs until far in the future
+    assert requeue_expired(db, "demo", now=10**9) == {}
+    assert state_of(db.get(token_id)) is TokenState.LOCKED
+
+
+def test_writes_survive_concurrent_changes_and_keep_attachments(db: CouchDB) -> None:
+    (token_id,) = _add(db, 1)
+    claim = _claimer(db).next()
+    assert claim is not None
+    session = TokenSession(db, claim, lease=60)
+    session.attach("attempt1_stdout.log", b"hello\n", "text/plain")
+    # Someone else (a user, a monitoring script) edits the token meanwhile.
+    other = db.get(token_id)
+    other["note"] = "checked by alice"
+    db.save(other)
+    session.set_status("running")  # 409 → re-read → still ours → re-applied
+    session.finish(0)
+    stored = db.get(token_id)
+    assert stored["note"] == "checked by alice"
+    assert stored["status"] == "done"
+    assert state_of(stored) is TokenState.DONE
+    assert db.get_attachment(token_id, "attempt1_stdout.log") == b"hello\n"
+
+
+def test_requeue_exhausted_goes_to_error(db: CouchDB) -> None:
+    (token_id,) = _add(db, 1, max_scrub=1)
+    for attempt in (1, 2):
+        claim = _claimer(db, lease=5).next()
+        assert claim is not None and claim.attempt == attempt
+        requeue_expired(db, "demo", now=db.get(token_id)["lock"] + 60)
+    stored = db.get(token_id)
+    assert state_of(stored) is TokenState.ERROR
+    assert stored["output"] == ErrorCode.ATTEMPTS_EXHAUSTED
+    assert _claimer(db).next() is None
