@@ -14,14 +14,9 @@ URLs are full URLs (``file:///abs/path``, ``https://host/path``, ``davs://...``,
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Protocol
 
 from grid_lrt.shared.errors import LrtError
-
-try:  # Python 3.8+: typing.Protocol
-    from typing import Protocol
-except ImportError:  # pragma: no cover
-    Protocol = object  # type: ignore[assignment,misc]
 
 __all__ = [
     "ChecksumMismatchError",
