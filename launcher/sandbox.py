@@ -1,0 +1,246 @@
+"""The sandbox step: download the archive named by the token's ``SBXloc``, verify, extract.
+
+``SBXloc`` may be
+
+* a URL: ``file://``, ``https://``, ``davs://``, ``gsiftp://``, ``srm://``, ``mock://``...
+  (whatever :func:`~grid_lrt.launcher.storage.storage_for` has an adapter for here);
+* an absolute path (``/data/sandboxes/x.tar``), read as ``file://``;
+* a path relative to the launcher's ``sandbox_base`` (``LRT_SANDBOX_BASE``, a URL prefix such
+  as ``gsiftp://host/pnfs/.../sandbox``), as GRID_LRT's ``SKSP/prefactor/pref_cal1.tar``.
+
+A token without ``SBXloc`` (or with an empty one) has no sandbox: the pipeline is the token's
+``command``; that is no error.
+
+The archive is downloaded to ``<jobdir>/.sandbox/<name>``, checked, extracted into the job
+folder with :func:`~grid_lrt.launcher.archive.safe_extract` (format by content), and deleted.
+``master.sh`` is made executable. Failures end the token with:
+
+==========================  ======================================================================
+code                        when
+==========================  ======================================================================
+-2 ``SANDBOX_EMPTY``        the download has 0 bytes
+13 ``TRANSFER_TOOL_MISSING`` a grid scheme (gsiftp, srm...) without gfal2 on this worker
+25 ``SANDBOX_DOWNLOAD_...`` not found, no access, still on tape, storage down (after retries),
+                            relative ``SBXloc`` without a base, no archive / corrupt archive
+26 ``SANDBOX_UNSAFE``       a member with an absolute path, ``..``, or a link leaving the folder
+28 ``SANDBOX_CHECKSUM_...`` ``SBXchecksum`` (``adler32:…``, ``md5:…``, ``sha256:…``) differs
+                            from the download, or cannot be read
+==========================  ======================================================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import posixpath
+import stat
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional
+from urllib.parse import unquote, urlsplit
+
+from grid_lrt.shared.errors import ErrorCode
+
+from .archive import ArchiveError, UnsafeArchiveError, safe_extract
+from .checksums import ChecksumFormatError, file_checksum, parse_checksum, same_checksum
+from .failure import TokenFailure
+from .storage import GFAL2_SCHEMES
+from .storage.base import Storage, StorageError, UnsupportedSchemeError
+from .storage.common import redact_url, scheme_of
+
+__all__ = ["SANDBOX_DIR", "fetch_sandbox", "sandbox_url"]
+
+log = logging.getLogger(__name__)
+
+#: Folder of the job directory that holds the download until it is extracted.
+SANDBOX_DIR = ".sandbox"
+_FIELD = "SBXloc"
+_CHECKSUM_FIELD = "SBXchecksum"
+
+
+def sandbox_url(location: str, base: Optional[str] = None) -> str:
+    """The URL of the sandbox ``location`` (``SBXloc``), relative ones joined to ``base``.
+
+    Raises:
+        TokenFailure: 25 for a relative location without a base.
+    """
+    location = location.strip()
+    if "://" in location or location.startswith("file:"):
+        return location
+    if location.startswith("/"):
+        return Path(location).as_uri()
+    if not base or not base.strip():
+        raise TokenFailure(
+            ErrorCode.SANDBOX_DOWNLOAD_FAILED,
+            f"{_FIELD} {location!r} is a relative path, but the launcher has no sandbox base",
+            hint="give SBXloc as a full URL, or start the launcher with LRT_SANDBOX_BASE "
+            "(--sandbox-base) set to the URL it is relative to",
+        )
+    base = base.strip()
+    if "://" not in base and not base.startswith("file:"):
+        base = Path(base).absolute().as_uri()
+    relative = posixpath.normpath(location)
+    if relative.startswith("../") or relative == "..":
+        raise TokenFailure(
+            ErrorCode.SANDBOX_DOWNLOAD_FAILED,
+            f"{_FIELD} {location!r} leaves the sandbox base",
+        )
+    return base.rstrip("/") + "/" + relative
+
+
+def _download_name(url: str) -> str:
+    name = unquote(posixpath.basename(urlsplit(url).path))
+    if not name or name in (".", "..") or "\x00" in name:
+        return "sandbox"
+    return name
+
+
+def _storage_failure(exc: StorageError, url: str) -> TokenFailure:
+    if isinstance(exc, UnsupportedSchemeError):
+        scheme = scheme_of(url)
+        code = (
+            ErrorCode.TRANSFER_TOOL_MISSING
+            if scheme in GFAL2_SCHEMES and scheme != "file"
+            else ErrorCode.SANDBOX_DOWNLOAD_FAILED
+        )
+        return TokenFailure(code, f"cannot download the sandbox: {exc.message}", hint=exc.hint)
+    return TokenFailure(
+        ErrorCode.SANDBOX_DOWNLOAD_FAILED,
+        f"cannot download the sandbox {redact_url(url)}: {exc.message}",
+        hint=exc.hint,
+    )
+
+
+def _download(
+    storage_for: Callable[[str], Storage],
+    url: str,
+    dest: Path,
+    *,
+    attempts: int,
+    backoff: float,
+    sleep: Callable[[float], None],
+) -> None:
+    try:
+        storage = storage_for(url)
+    except StorageError as exc:
+        raise _storage_failure(exc, url) from exc
+    for attempt in range(1, attempts + 1):
+        try:
+            storage.download(url, dest)
+            return
+        except StorageError as exc:
+            if not exc.transient or attempt == attempts:
+                raise _storage_failure(exc, url) from exc
+            delay = backoff * 2 ** (attempt - 1)
+            log.warning(
+                "sandbox download failed (attempt %d of %d), again in %.0f s: %s",
+                attempt,
+                attempts,
+                delay,
+                exc.message,
+            )
+            sleep(delay)
+
+
+def _verify(path: Path, expected: Any, url: str) -> None:
+    try:
+        algorithm, value = parse_checksum(expected)
+    except ChecksumFormatError as exc:
+        raise TokenFailure(
+            ErrorCode.SANDBOX_CHECKSUM_MISMATCH,
+            f"token field {_CHECKSUM_FIELD} cannot be used: {exc.message}",
+            hint=exc.hint,
+        ) from exc
+    actual = file_checksum(path, algorithm)
+    if not same_checksum(value, actual, algorithm):
+        raise TokenFailure(
+            ErrorCode.SANDBOX_CHECKSUM_MISMATCH,
+            f"sandbox {redact_url(url)}: {algorithm} is {actual}, the token says {value}",
+            hint="the sandbox changed after the token was made, or the download is damaged",
+        )
+    log.debug("sandbox %s checksum OK", algorithm)
+
+
+def _extract(archive: Path, jobdir: Path, url: str) -> int:
+    try:
+        return len(safe_extract(archive, jobdir))
+    except UnsafeArchiveError as exc:
+        raise TokenFailure(
+            ErrorCode.SANDBOX_UNSAFE,
+            f"sandbox {redact_url(url)} refused: {exc.message}",
+            hint=exc.hint,
+        ) from exc
+    except ArchiveError as exc:
+        raise TokenFailure(
+            ErrorCode.SANDBOX_DOWNLOAD_FAILED,
+            f"sandbox {redact_url(url)}: {exc.message}",
+            hint=exc.hint or "SBXloc must name a tar or zip archive",
+        ) from exc
+
+
+def fetch_sandbox(
+    token: Mapping[str, Any],
+    jobdir: Path,
+    *,
+    storage_for: Callable[[str], Storage],
+    base: Optional[str] = None,
+    attempts: int = 3,
+    backoff: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """Download, verify and extract the token's sandbox into ``jobdir``.
+
+    Args:
+        token: The token; reads ``SBXloc`` and the optional ``SBXchecksum``.
+        jobdir: The job folder (it must exist); the sandbox is extracted into it.
+        storage_for: Returns the storage adapter for a URL.
+        base: URL prefix of relative ``SBXloc`` values (``LRT_SANDBOX_BASE``).
+        attempts: Tries for a download failing with a transient storage error.
+        backoff: Seconds before the second try (doubled each time).
+        sleep: ``time.sleep``, injectable for tests.
+
+    Returns:
+        True when a sandbox was extracted; False when the token names none.
+
+    Raises:
+        TokenFailure: -2, 13, 25, 26 or 28, see the module docstring.
+    """
+    location = token.get(_FIELD)
+    if location is None or (isinstance(location, str) and not location.strip()):
+        log.info("token %s has no %s: no sandbox", token.get("_id", "?"), _FIELD)
+        return False
+    if not isinstance(location, str):
+        raise TokenFailure(
+            ErrorCode.SANDBOX_DOWNLOAD_FAILED,
+            f"token field {_FIELD} must be a URL or path, not {type(location).__name__}",
+        )
+    url = sandbox_url(location, base)
+    folder = jobdir / SANDBOX_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    archive = folder / _download_name(url)
+    try:
+        started = time.monotonic()
+        _download(storage_for, url, archive, attempts=attempts, backoff=backoff, sleep=sleep)
+        size = archive.stat().st_size
+        if size == 0:
+            raise TokenFailure(
+                ErrorCode.SANDBOX_EMPTY,
+                f"sandbox {redact_url(url)} downloaded but size 0 kB",
+                hint="upload the sandbox again; the file at the storage is empty",
+            )
+        log.info(
+            "sandbox %s: %d bytes in %.1f s", redact_url(url), size, time.monotonic() - started
+        )
+        expected = token.get(_CHECKSUM_FIELD)
+        if expected not in (None, ""):
+            _verify(archive, expected, url)
+        count = _extract(archive, jobdir, url)
+        log.info("sandbox extracted into %s: %d entries", jobdir, count)
+    finally:
+        archive.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # something else lives there
+            folder.rmdir()
+    master = jobdir / "master.sh"
+    if master.is_file():
+        master.chmod(master.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return True
