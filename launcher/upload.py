@@ -1,0 +1,423 @@
+"""Upload a token's results (the job's ``Output/`` folder) and verify them.
+
+Two token layouts, as GRID_LRT had them:
+
+* **v1** ``upload`` block (GRID_PiCaS_Launcher ``upload_results.py``)::
+
+      "upload": {"location": "gsiftp://host/lofar/$OBSID", "template": "${PIPELINE_STEP}_$DATE",
+                 "add_date": true, "date_granularity": "hour", "gzip": true, "overwrite": false}
+
+  ``Output/`` becomes one tarball ``<location>/<template>.tar`` (``.tar.gz`` with ``gzip``),
+  made in the launcher's work folder with members in sorted order (paths relative to
+  ``Output/``). ``$DATE`` is the UTC time at ``date_granularity`` when ``add_date`` is set,
+  else empty; the template defaults to the token's ``_id``; without ``location`` the token's
+  ``RESULTS_DIR`` is used. Folders inside the template (``$OBSID/x``) are created.
+* **v0** ``RESULTS_DIR`` (a folder URL): every file of ``Output/`` goes to
+  ``RESULTS_DIR/<relative path>``; subfolders are created, ``RESULTS_DIR`` itself must exist.
+
+``$VARS``/``${VARS}`` in both come from the pipeline environment; an unknown one fails the
+token (never an upload to a path with a literal ``$``). A token with neither layout uploads
+nothing: the pipeline may upload by itself, so this is no error (a WARNING is logged and
+``Results_location`` stays empty).
+
+Every upload is verified: the storage's adler32 of the target must equal the local file's
+(the size where the storage reports no checksum); a mismatch is uploaded once more with
+overwrite, then fails. Codes: 30 nothing in ``Output/``, 31 upload fails (after ``attempts``
+tries for transient errors) or a bad template, 32 pools full, 33 target exists (and
+``overwrite`` is not set), 34 parent folder missing, 35 checksum mismatch, 13 no adapter
+for the scheme on this worker.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+import tarfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, List, Mapping, Optional, Tuple
+from urllib.parse import quote
+
+from grid_lrt.launcher.checksums import adler32_file, same_checksum
+from grid_lrt.launcher.failure import TokenFailure
+from grid_lrt.launcher.storage.base import (
+    DestinationExistsError,
+    NoSpaceError,
+    ParentMissingError,
+    Storage,
+    StorageError,
+    UnsupportedSchemeError,
+)
+from grid_lrt.launcher.storage.common import redact, redact_url
+from grid_lrt.launcher.templating import TemplateError, date_stamp, expand
+from grid_lrt.shared.errors import ErrorCode
+
+__all__ = ["make_tarball", "output_files", "upload_results"]
+
+log = logging.getLogger(__name__)
+
+_POOLS_FULL = re.compile(
+    r"all pools are full|HTTP 507|insufficient storage|no space left", re.IGNORECASE
+)
+_TRUE = frozenset({"1", "true", "yes", "on", "y"})
+_FALSE = frozenset({"0", "false", "no", "off", "n", ""})
+
+
+def output_files(output_dir: Path) -> List[Path]:
+    """The files under ``output_dir`` (recursively, symlinks followed), sorted.
+
+    Raises:
+        TokenFailure: ``NO_UPLOAD_FILES`` (30) when the folder is missing or holds no file.
+    """
+    files = sorted(p for p in output_dir.rglob("*") if p.is_file()) if output_dir.is_dir() else []
+    if not files:
+        state = "is empty" if output_dir.is_dir() else "does not exist"
+        raise TokenFailure(
+            ErrorCode.NO_UPLOAD_FILES,
+            f"nothing to upload: {output_dir} {state}",
+            hint="the pipeline must write its results into Output/ in the job folder",
+        )
+    return files
+
+
+def _write_tar(files: List[Path], root: Path, stream: Any) -> None:
+    with tarfile.open(fileobj=stream, mode="w", format=tarfile.GNU_FORMAT, dereference=True) as tar:
+        for path in files:
+            info = tar.gettarinfo(str(path), arcname=path.relative_to(root).as_posix())
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.mtime = int(info.mtime)
+            with path.open("rb") as fh:
+                tar.addfile(info, fh)
+
+
+def make_tarball(files: List[Path], root: Path, dest: Path, *, compress: bool = False) -> Path:
+    """Write ``files`` (paths under ``root``) into the tar ``dest``, reproducibly.
+
+    Members are in the order given, named relative to ``root``, with owner ``0/0`` and no
+    user names; a gzip header carries no name and no time. Symlinks are stored as the files
+    they point to.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with dest.open("wb") as raw:
+        if compress:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as stream:
+                _write_tar(files, root, stream)
+        else:
+            _write_tar(files, root, raw)
+    return dest
+
+
+def _flag(value: Any, name: str) -> bool:
+    """A boolean option of the upload block (JSON bool, or a string such as "true")."""
+    if isinstance(value, bool):
+        return value
+    text = str(value if value is not None else "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise TokenFailure(
+        ErrorCode.UPLOAD_FAILED,
+        f"upload.{name} is {value!r}, not true or false",
+        hint=f"set upload.{name} to true or false in the token",
+    )
+
+
+def _expand(template: str, variables: Mapping[str, str], what: str) -> str:
+    try:
+        return expand(template, variables, what=what)
+    except TemplateError as exc:
+        raise TokenFailure(ErrorCode.UPLOAD_FAILED, exc.message, hint=exc.hint) from exc
+
+
+def _join(base: str, rel: str) -> str:
+    return base.rstrip("/") + "/" + rel.lstrip("/")
+
+
+def _failure(exc: StorageError, what: str) -> TokenFailure:
+    """The TokenFailure for a storage error of an upload step.
+
+    Besides the exception class, the message is searched for the "pools full" answers of
+    storages (GridFTP ``451 All pools are full``, HTTP ``507 Insufficient Storage``) that a
+    library reports with an unrelated errno, as GRID_LRT's ``upload_error_wrapper`` did.
+    """
+    if isinstance(exc, ParentMissingError):
+        code = ErrorCode.UPLOAD_NO_PARENT
+    elif isinstance(exc, NoSpaceError) or _POOLS_FULL.search(exc.message):
+        code = ErrorCode.UPLOAD_POOLS_FULL
+    elif isinstance(exc, DestinationExistsError):
+        code = ErrorCode.UPLOAD_EXISTS
+    elif isinstance(exc, UnsupportedSchemeError):
+        code = ErrorCode.TRANSFER_TOOL_MISSING
+    else:
+        code = ErrorCode.UPLOAD_FAILED
+    return TokenFailure(code, f"{what}: {redact(exc.message)}", hint=exc.hint)
+
+
+class _Uploader:
+    """Uploads with retries and verification for one ``upload_results`` call."""
+
+    def __init__(
+        self,
+        storage_for: Callable[[str], Storage],
+        *,
+        attempts: int,
+        backoff: float,
+        sleep: Callable[[float], None],
+    ) -> None:
+        self._storage_for = storage_for
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self.sleep = sleep
+        self.files = 0
+        self.bytes = 0
+
+    def storage(self, url: str) -> Storage:
+        try:
+            return self._storage_for(url)
+        except UnsupportedSchemeError as exc:
+            raise _failure(exc, f"cannot upload to {redact_url(url)}") from exc
+
+    def require_folder(self, storage: Storage, url: str, what: str) -> None:
+        """TokenFailure 34 unless the folder ``url`` exists."""
+        try:
+            found = storage.exists(url)
+        except StorageError as exc:
+            raise _failure(exc, f"cannot check {what} {redact_url(url)}") from exc
+        if not found:
+            raise TokenFailure(
+                ErrorCode.UPLOAD_NO_PARENT,
+                f"{what} {redact_url(url)} does not exist",
+                hint="create it first (e.g. gfal-mkdir -p URL) or fix the token",
+            )
+
+    def makedirs(self, storage: Storage, url: str) -> None:
+        try:
+            storage.makedirs(url)
+        except StorageError as exc:
+            raise _failure(exc, f"cannot create folder {redact_url(url)}") from exc
+
+    def _mismatch(self, storage: Storage, src: Path, url: str) -> str:
+        """Why the uploaded ``url`` differs from ``src`` ("" when it matches or cannot tell)."""
+        try:
+            remote = storage.checksum(url, "adler32")
+        except StorageError as exc:
+            log.warning("cannot ask the checksum of %s: %s", redact_url(url), redact(exc.message))
+            remote = None
+        if remote:
+            local = adler32_file(src)
+            if same_checksum(remote, local):
+                log.debug("adler32 %s verified for %s", local, redact_url(url))
+                return ""
+            return f"the storage reports adler32 {remote}, the local file has {local}"
+        try:
+            size = storage.size(url)
+        except StorageError as exc:
+            log.warning("cannot verify %s: %s", redact_url(url), redact(exc.message))
+            return ""
+        local_size = src.stat().st_size
+        return "" if size == local_size else f"the storage has {size} bytes, not {local_size}"
+
+    def _put(self, storage: Storage, src: Path, url: str, *, overwrite: bool) -> None:
+        """``storage.upload`` with retries of transient errors."""
+        tries = 0
+        while True:
+            try:
+                storage.upload(src, url, overwrite=overwrite)
+                return
+            except DestinationExistsError as exc:
+                # A try that timed out may have stored the file after all: that is success.
+                if tries and not self._mismatch(storage, src, url):
+                    log.info("%s arrived during an earlier try", redact_url(url))
+                    return
+                raise _failure(exc, f"cannot upload {src.name}") from exc
+            except (ParentMissingError, UnsupportedSchemeError) as exc:
+                raise _failure(exc, f"cannot upload {src.name}") from exc
+            except StorageError as exc:
+                tries += 1
+                if not exc.transient or tries >= self.attempts:
+                    what = f"cannot upload {src.name} (attempt {tries} of {self.attempts})"
+                    raise _failure(exc, what) from exc
+                delay = self.backoff * 2 ** (tries - 1)
+                log.warning(
+                    "upload of %s failed (%s); attempt %d of %d in %.1f s",
+                    src.name,
+                    redact(exc.message),
+                    tries + 1,
+                    self.attempts,
+                    delay,
+                )
+                self.sleep(delay)
+
+    def upload(self, storage: Storage, src: Path, url: str, *, overwrite: bool) -> None:
+        """Upload ``src`` to ``url`` and verify it (one more upload on a mismatch)."""
+        started = time.monotonic()
+        self._put(storage, src, url, overwrite=overwrite)
+        why = self._mismatch(storage, src, url)
+        if why:
+            log.warning("%s differs from %s (%s); uploading it again", redact_url(url), src, why)
+            self._put(storage, src, url, overwrite=True)
+            why = self._mismatch(storage, src, url)
+            if why:
+                raise TokenFailure(
+                    ErrorCode.UPLOAD_CHECKSUM_MISMATCH,
+                    f"uploaded {redact_url(url)} differs from {src.name} after two uploads: {why}",
+                    hint="the storage may be damaging files; try another location",
+                )
+        size = src.stat().st_size
+        self.files += 1
+        self.bytes += size
+        log.info(
+            "uploaded %s to %s (%d bytes in %.1f s)",
+            src.name,
+            redact_url(url),
+            size,
+            time.monotonic() - started,
+        )
+
+
+def _v1_target(
+    token: Mapping[str, Any], upload: Mapping[str, Any], env: Mapping[str, str], now: datetime
+) -> Tuple[str, str, bool]:
+    """(location, template path with suffix, overwrite) of a v1 upload block."""
+    location = upload.get("location") or token.get("RESULTS_DIR")
+    if not isinstance(location, str) or not location.strip():
+        raise TokenFailure(
+            ErrorCode.UPLOAD_FAILED,
+            "the token's upload block has no location (and the token no RESULTS_DIR)",
+            hint='add "location": "<folder URL>" to the upload block',
+        )
+    template = upload.get("template") or token.get("_id") or "results"
+    add_date = _flag(upload.get("add_date", False), "add_date")
+    stamp = date_stamp(now, str(upload.get("date_granularity") or "")) if add_date else ""
+    variables = {**env, "DATE": stamp}
+    location = _expand(location.strip(), variables, "upload location").rstrip("/")
+    name = _expand(str(template).strip(), variables, "upload template").strip("/")
+    if not name or any(part in ("", ".", "..") for part in name.split("/")):
+        raise TokenFailure(
+            ErrorCode.UPLOAD_FAILED,
+            f"upload template {template!r} expands to {name!r}, which is no file name",
+        )
+    name += ".tar.gz" if _flag(upload.get("gzip", False), "gzip") else ".tar"
+    return location, name, _flag(upload.get("overwrite", False), "overwrite")
+
+
+def _upload_v1(
+    token: Mapping[str, Any],
+    upload: Mapping[str, Any],
+    files: List[Path],
+    *,
+    output_dir: Path,
+    env: Mapping[str, str],
+    now: datetime,
+    workdir: Path,
+    uploader: _Uploader,
+) -> str:
+    location, name, overwrite = _v1_target(token, upload, env, now)
+    target = _join(location, name)
+    storage = uploader.storage(target)
+    uploader.require_folder(storage, location, "upload location")
+    folder = str(PurePosixPath(name).parent)
+    if folder != ".":
+        uploader.makedirs(storage, _join(location, folder))
+    tarball = workdir / PurePosixPath(name).name
+    try:
+        make_tarball(files, output_dir, tarball, compress=name.endswith(".gz"))
+    except OSError as exc:
+        raise TokenFailure(
+            ErrorCode.UPLOAD_FAILED,
+            f"cannot make the results tarball {tarball}: {exc}",
+            hint="check the free space in the launcher's work folder",
+        ) from exc
+    log.info("uploading %d result files as %s", len(files), redact_url(target))
+    uploader.upload(storage, tarball, target, overwrite=overwrite)
+    tarball.unlink()
+    return target
+
+
+def _upload_v0(
+    results_dir: str, files: List[Path], output_dir: Path, env: Mapping[str, str], up: _Uploader
+) -> str:
+    base = _expand(results_dir.strip(), env, "RESULTS_DIR").rstrip("/")
+    storage = up.storage(base)
+    up.require_folder(storage, base, "RESULTS_DIR")
+    rels = [f.relative_to(output_dir).as_posix() for f in files]
+    folders = sorted({str(PurePosixPath(r).parent) for r in rels} - {"."})
+    for folder in folders:
+        up.makedirs(storage, _join(base, quote(folder)))
+    log.info("uploading %d result files to %s", len(files), redact_url(base))
+    for path, rel in zip(files, rels):
+        up.upload(storage, path, _join(base, quote(rel)), overwrite=False)
+    return base
+
+
+def upload_results(
+    token: Mapping[str, Any],
+    output_dir: Path,
+    env: Mapping[str, str],
+    *,
+    storage_for: Callable[[str], Storage],
+    now: Optional[datetime] = None,
+    workdir: Path,
+    attempts: int = 3,
+    backoff: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Upload ``output_dir`` where the token says and return ``Results_location``.
+
+    Args:
+        token: The token document (its ``upload`` block or ``RESULTS_DIR``, and ``_id``).
+        output_dir: The job's ``Output/`` folder.
+        env: The pipeline environment (token keys exported), for ``$VARS``.
+        storage_for: Returns the storage adapter for a URL (by scheme).
+        now: The time for ``$DATE`` (default: now, UTC).
+        workdir: Where the v1 tarball is made (outside ``output_dir``).
+        attempts: Tries per upload for transient errors (timeouts, 5xx, pools full).
+        backoff: Seconds before the second try; doubled for each further one.
+        sleep: Waits between tries (tests pass a no-op).
+
+    Returns:
+        The tarball's URL (v1), ``RESULTS_DIR`` expanded (v0), or ``""`` when the token names
+        no destination (nothing uploaded; a WARNING is logged).
+
+    Raises:
+        TokenFailure: 30, 31, 32, 33, 34, 35 or 13, as in the module docstring.
+    """
+    files = output_files(output_dir)
+    uploader = _Uploader(storage_for, attempts=attempts, backoff=backoff, sleep=sleep)
+    started = time.monotonic()
+    upload = token.get("upload")
+    results_dir = token.get("RESULTS_DIR")
+    if isinstance(upload, Mapping) and upload:
+        moment = now if now is not None else datetime.now(timezone.utc)
+        location = _upload_v1(
+            token,
+            upload,
+            files,
+            output_dir=output_dir,
+            env=env,
+            now=moment,
+            workdir=workdir,
+            uploader=uploader,
+        )
+    elif isinstance(results_dir, str) and results_dir.strip():
+        location = _upload_v0(results_dir, files, output_dir, env, uploader)
+    else:
+        log.warning(
+            "the token has no upload block and no RESULTS_DIR: %d result files stay in %s "
+            "(the pipeline may have uploaded them itself)",
+            len(files),
+            output_dir,
+        )
+        return ""
+    log.info(
+        "uploaded %d files (%d bytes) in %.1f s: Results_location %s",
+        uploader.files,
+        uploader.bytes,
+        time.monotonic() - started,
+        redact_url(location),
+    )
+    return redact_url(location)
