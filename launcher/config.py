@@ -95,7 +95,13 @@ OPTIONS: Mapping[str, Any] = {
         "LRT_TRANSFER_PROTOCOL",
         "auto",
         "str",
-        "how SURLs in srm.txt are fetched: auto, gsiftp, https, srm",
+        "how SURLs in srm.txt are fetched: auto (gsiftp), https, srm",
+    ),
+    "door": (
+        "LRT_DATA_DOOR",
+        "",
+        "str",
+        "URL prefix that replaces the site of every SURL in srm.txt (a local mirror)",
     ),
     "attach_limit": (
         "LRT_ATTACH_LIMIT",
@@ -161,6 +167,7 @@ class LauncherConfig:
     window: int = 100
     storage: str = "auto"
     protocol: str = "auto"
+    door: str = ""
     attach_limit: int = 1048576
     tail_bytes: int = 262144
     keep_jobdirs: bool = False
@@ -227,9 +234,7 @@ class LauncherConfig:
             raise UsageError(
                 f"unknown storage backend {self.storage!r}: use auto, gfal2 or builtin"
             )
-        if self.protocol not in ("auto", "gsiftp", "https", "srm"):
-            raise UsageError(
-                f"unknown transfer protocol {self.protocol!r}: use auto, gsiftp, https or srm"
-            )
+        if self.protocol not in ("auto", "https", "srm"):
+            raise UsageError(f"unknown transfer protocol {self.protocol!r}: use auto, https or srm")
         if self.window < 1 or self.parallel < 1:
             raise UsageError("--window and --parallel must be at least 1")

@@ -1,0 +1,117 @@
+"""The launcher's main loop: claim a token, run it, repeat until no work or a stop criterion.
+
+Exit status (``lrt-launcher run``): 0 after draining the pool, whatever the tokens' outcomes
+(they are recorded in the tokens); ``128 + N`` after signal N (the token in hand went back to
+todo); 1 when the launcher cannot work at all (no credentials, server unreachable).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import socket
+import time
+from typing import Callable, Counter, Optional
+
+from grid_lrt.shared.couch import CouchDB
+from grid_lrt.shared.lease import Worker
+from grid_lrt.shared.tokendb import ensure_views
+
+from .claim import Claimer
+from .config import LauncherConfig
+from .jobid import detect_batch_job
+from .runner import TokenRun
+from .session import TokenSession
+from .signals import Interrupted, StopSignals
+from .storage import Storage, describe_backend, storage_for
+
+__all__ = ["Launcher"]
+
+log = logging.getLogger(__name__)
+
+
+class Launcher:
+    """Claims and runs tokens of ``config.token_type`` until none is left."""
+
+    def __init__(
+        self,
+        config: LauncherConfig,
+        *,
+        db: Optional[CouchDB] = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.db = db or CouchDB(
+            config.url, config.database, user=config.user, password=config.password
+        )
+        system, job_id = detect_batch_job()
+        self.worker = Worker(socket.gethostname(), system, job_id)
+        self.clock = clock
+        self.outcomes: Counter[str] = collections.Counter()
+        prefer = None if config.storage == "auto" else config.storage
+        self._storage_for: Callable[[str], Storage] = lambda url: storage_for(url, prefer=prefer)
+        self.claimer = Claimer(
+            self.db,
+            config.token_type,
+            worker=self.worker,
+            lease=config.lease,
+            window=config.window,
+            max_scrub=config.max_scrub,
+            reap_every=config.heartbeat,
+        )
+
+    def _should_stop(self, started: float, signals: StopSignals) -> Optional[str]:
+        if signals.signum is not None:
+            return "stopped by a signal"
+        if self.config.max_tasks and sum(self.outcomes.values()) >= self.config.max_tasks:
+            return f"--max-tasks {self.config.max_tasks} reached"
+        if self.config.max_time and self.clock() - started >= self.config.max_time:
+            return f"--max-time {self.config.max_time:g} s reached"
+        return None
+
+    def run(self) -> int:
+        """Process tokens; return the exit status."""
+        self.db.info()  # fail early, with a message, when the server cannot be reached
+        ensure_views(self.db)
+        log.info(
+            "launcher for %s tokens on %s/%s as %s; transfers: %s",
+            self.config.token_type,
+            self.db.server_url,
+            self.db.name,
+            self.worker.hostname,
+            describe_backend(),
+        )
+        self.config.workdir.mkdir(parents=True, exist_ok=True)
+        started = self.clock()
+        with StopSignals() as signals:
+            try:
+                reason = self._loop(started, signals)
+            except Interrupted as stop:
+                signals.signum = stop.signum
+                reason = "stopped by a signal"
+        log.warning(
+            "%s; processed %d token(s): %s",
+            reason,
+            sum(self.outcomes.values()),
+            ", ".join(f"{n} {k}" for k, n in sorted(self.outcomes.items())) or "none",
+        )
+        return signals.exit_status if signals.signum is not None else 0
+
+    def _loop(self, started: float, signals: StopSignals) -> str:
+        while True:
+            reason = self._should_stop(started, signals)
+            if reason:
+                return reason
+            claim = self.claimer.next()
+            if claim is None:
+                return "no todo tokens left"
+            session = TokenSession(self.db, claim, lease=self.config.lease)
+            run = TokenRun(self.config, self.db, session, signals, self._storage_for)
+            try:
+                outcome = run.run()
+            except Interrupted:
+                self.outcomes["requeued"] += 1
+                raise
+            self.outcomes[outcome] += 1
+            if signals.signum is None:
+                signals.stopping.clear()  # a lost lease stopped only that token's pipeline

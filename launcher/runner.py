@@ -1,0 +1,294 @@
+"""One token, start to end: sandbox → environment → inputs → pipeline → upload → report.
+
+Every way a run can end leaves the token in a state that says what happened:
+
+=====================================  ===========================================================
+how the run ends                       the token
+=====================================  ===========================================================
+pipeline exit 0, results uploaded      ``done``, ``output = 0``, ``Results_location``
+pipeline exit N, wall time, OOM        ``error``, ``output = N`` / 91 / 92
+a failure the launcher detects         ``error``, ``output`` = its code (-2, 1x, 2x, 3x), message
+                                       in ``launcher_status``
+SIGTERM / SIGINT                       back to ``todo``, ``scrub_count + 1`` (error 5 when
+                                       exhausted); the caller exits 128 + N
+a bug in the launcher                  ``error``, ``output = 14``, traceback tail in
+                                       ``launcher_status``
+lease lost (node frozen, server gone)  nothing written: another launcher owns the token now
+launcher killed (SIGKILL, node lost)   stays locked until the lease expires, then requeued by
+                                       the next launcher that looks
+=====================================  ===========================================================
+
+Logs (tails of the pipeline's stdout and stderr) are attached in every case that writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import traceback
+from pathlib import Path
+from typing import Callable, Dict, List, Mapping, Optional
+
+from grid_lrt.shared.couch import CouchDB
+from grid_lrt.shared.errors import ErrorCode, LrtError
+
+from .config import LauncherConfig
+from .environment import token_environment
+from .failure import TokenFailure
+from .heartbeat import Heartbeat
+from .inputs import fetch_inputs
+from .pipeline import PipelineResult, pipeline_command, run_pipeline, tail
+from .sandbox import fetch_sandbox
+from .session import TokenLostError, TokenSession
+from .signals import Interrupted, StopSignals
+from .storage import Storage
+from .upload import upload_results
+
+__all__ = ["RunOutcome", "TokenRun"]
+
+log = logging.getLogger(__name__)
+
+#: How a run ended, for the launcher's summary.
+RunOutcome = str  # "done", "error", "requeued", "lost"
+
+_PLOT_SUFFIXES = (".png", ".fits")
+_MAX_PLOTS = 20
+_TRACEBACK_TAIL = 3000
+
+
+class TokenRun:
+    """Processes the token of one :class:`TokenSession`."""
+
+    def __init__(
+        self,
+        config: LauncherConfig,
+        db: CouchDB,
+        session: TokenSession,
+        signals: StopSignals,
+        storage_for: Callable[[str], Storage],
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.session = session
+        self.signals = signals
+        self.storage_for = storage_for
+        safe_id = "".join(c if c.isalnum() or c in "._-" else "_" for c in session.token_id)
+        self.jobdir = config.workdir / f"{safe_id}.a{session.attempt}.{os.getpid()}"
+        self.stdout = self.jobdir / "stdout.log"
+        self.stderr = self.jobdir / "stderr.log"
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def run(self) -> RunOutcome:
+        """Process the token; re-raises :class:`Interrupted` after requeueing it."""
+        if self.jobdir.exists():
+            shutil.rmtree(self.jobdir)
+        (self.jobdir / "Input").mkdir(parents=True)
+        (self.jobdir / "Output").mkdir()
+        heartbeat = Heartbeat(self.session, self.config.heartbeat, halt=self.signals.stopping)
+        try:
+            with heartbeat:
+                return self._run(heartbeat)
+        except TokenLostError as exc:
+            log.error("%s", exc.message)
+            return "lost"
+        finally:
+            if not self.config.keep_jobdirs:
+                shutil.rmtree(self.jobdir, ignore_errors=True)
+
+    def _run(self, heartbeat: Heartbeat) -> RunOutcome:
+        try:
+            env = self._prepare()
+            if heartbeat.lost.is_set():
+                raise TokenLostError(f"token {self.session.token_id} was taken back")
+            result = self._pipeline(env)
+            if heartbeat.lost.is_set():
+                raise TokenLostError(f"token {self.session.token_id} was taken back")
+            if result.stopped:
+                self.signals.check()
+            return self._conclude(result, env)
+        except TokenFailure as failure:
+            log.error("token %s: %s", self.session.token_id, failure)
+            self._attach_logs()
+            self.session.finish(int(failure.code), message=str(failure))
+            return "error"
+        except Interrupted as stop:
+            return self._requeue(stop)
+        except TokenLostError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a launcher bug must end in the token, not lost
+            self._internal_error(exc)
+            return "error"
+
+    def _prepare(self) -> Dict[str, str]:
+        """Sandbox, environment and inputs (interruptible: a signal stops a long download)."""
+        doc = self.session.doc
+        with self.signals.interruptible():
+            self.session.set_status("building_sandbox")
+            fetch_sandbox(
+                doc,
+                self.jobdir,
+                storage_for=self.storage_for,
+                base=self.config.sandbox_base or None,
+            )
+            env = token_environment(doc, self.jobdir, fetch_attachment=self._attachment)
+            if _wants_inputs(doc):
+                srm = self.session.attachment("srm.txt")
+                fetch_inputs(
+                    None if srm is None else srm.decode("utf-8", errors="replace"),
+                    self.jobdir / "Input",
+                    storage_for=self.storage_for,
+                    parallel=self.config.parallel,
+                    protocol=self.config.protocol,
+                    door=self.config.door or None,
+                    on_status=self.session.set_status,
+                )
+        return env
+
+    def _attachment(self, name: str) -> bytes:
+        data = self.session.attachment(name)
+        if data is None:
+            raise TokenFailure(
+                ErrorCode.NO_DOWNLOAD_FILE,
+                f"the sandbox asks for the attachment {name!r}, but token "
+                f"{self.session.token_id} has no such attachment",
+            )
+        return data
+
+    def _environment(self, extra: Mapping[str, str]) -> Dict[str, str]:
+        env = dict(os.environ)
+        env.update(extra)
+        env["TOKEN"] = self.session.token_id
+        env["PICAS_DB"] = self.config.database
+        env["PICAS_URL"] = self.config.url
+        env["PICAS_USR"] = self.config.user
+        if self.config.export_credentials:
+            env["PICAS_USR_PWD"] = self.config.password
+        else:
+            env.pop("PICAS_USR_PWD", None)
+        env["LRT_ATTEMPT"] = str(self.session.attempt)
+        return env
+
+    def _pipeline(self, extra_env: Mapping[str, str]) -> PipelineResult:
+        doc = self.session.doc
+        argv = pipeline_command(doc, self.jobdir)
+        walltime = _walltime(doc, self.config.walltime)
+        self.session.set_status("running")
+        log.info("token %s: running %s", self.session.token_id, " ".join(argv))
+        return run_pipeline(
+            argv,
+            cwd=self.jobdir,
+            env=self._environment(extra_env),
+            stdout=self.stdout,
+            stderr=self.stderr,
+            walltime=walltime,
+            stop=self.signals.stopping,
+            grace=self.config.grace,
+        )
+
+    def _conclude(self, result: PipelineResult, env: Mapping[str, str]) -> RunOutcome:
+        code = result.error_code()
+        if code is not None:
+            raise TokenFailure(
+                code,
+                f"pipeline {code.description.lower()} after "
+                f"{result.duration:.0f} s (exit status {result.exit_status})",
+            )
+        if result.exit_status != 0:
+            self._attach_logs()
+            self.session.finish(
+                result.exit_status,
+                message=f"pipeline exited with {result.exit_status}: "
+                f"{ErrorCode.describe(result.exit_status)}",
+            )
+            log.warning(
+                "token %s: pipeline exited with %d", self.session.token_id, result.exit_status
+            )
+            return "error"
+        self.session.set_status("uploading_results")
+        with self.signals.interruptible():
+            location = upload_results(
+                self.session.doc,
+                self.jobdir / "Output",
+                self._environment(env),
+                storage_for=self.storage_for,
+                workdir=self.jobdir,
+            )
+        if location:
+            self.session.set_fields(Results_location=location)
+        self._attach_logs()
+        self._attach_plots()
+        self.session.finish(0)
+        log.info("token %s: done", self.session.token_id)
+        return "done"
+
+    # -- endings -----------------------------------------------------------------------------
+
+    def _requeue(self, stop: Interrupted) -> RunOutcome:
+        name = signal.Signals(stop.signum).name
+        self._attach_logs()
+        state = self.session.requeue(
+            f"interrupted by {name} (attempt {self.session.attempt})",
+            default_max_scrub=self.config.max_scrub,
+        )
+        log.warning("token %s: stopped by %s, back to %s", self.session.token_id, name, state.value)
+        raise stop
+
+    def _internal_error(self, exc: BaseException) -> None:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        log.error("token %s: launcher error\n%s", self.session.token_id, text)
+        message = f"launcher error: {type(exc).__name__}: {exc}\n{text[-_TRACEBACK_TAIL:]}"
+        try:
+            self._attach_logs()
+            self.session.finish(int(ErrorCode.LAUNCHER_INTERNAL), message=message)
+        except LrtError as again:
+            # The token stays locked; its lease runs out and another launcher takes it back.
+            log.error(
+                "could not record the error in token %s: %s", self.session.token_id, again.message
+            )
+
+    # -- attachments -------------------------------------------------------------------------
+
+    def _attach_logs(self) -> None:
+        for label, path in (("stdout", self.stdout), ("stderr", self.stderr)):
+            if path.is_file():
+                data = tail(path, self.config.tail_bytes)
+                self.session.attach(
+                    f"attempt{self.session.attempt}_{label}.log", data, "text/plain"
+                )
+
+    def _attach_plots(self) -> None:
+        found: List[Path] = []
+        for path in sorted(self.jobdir.rglob("*")):
+            relative = path.relative_to(self.jobdir)
+            if relative.parts[0] in ("Input", ".sandbox") or not path.is_file():
+                continue
+            if path.suffix.lower() in _PLOT_SUFFIXES:
+                found.append(path)
+        for path in found[:_MAX_PLOTS]:
+            size = path.stat().st_size
+            if size > self.config.attach_limit:
+                log.info(
+                    "not attaching %s: %d bytes > %d", path.name, size, self.config.attach_limit
+                )
+                continue
+            name = "_".join(path.relative_to(self.jobdir).parts)
+            kind = "image/png" if path.suffix.lower() == ".png" else "application/fits"
+            self.session.attach(name, path.read_bytes(), kind)
+
+
+def _wants_inputs(doc: Mapping[str, object]) -> bool:
+    """False when the token says its pipeline fetches its own data (``fetch_inputs: false``)."""
+    value = doc.get("fetch_inputs", True)
+    return not (value is False or str(value).lower() in ("false", "no", "0"))
+
+
+def _walltime(doc: Mapping[str, object], default: float) -> Optional[float]:
+    value = doc.get("walltime")
+    try:
+        seconds = float(value) if value not in (None, "") else default  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = default
+    return seconds if seconds > 0 else None
