@@ -45,13 +45,40 @@ def _link_gfal2(session: nox.Session) -> None:
     session.run("python", "-c", "import gfal2; print('gfal2', gfal2.get_version())")
 
 
+def _launcher_wheels(session: nox.Session) -> str:
+    """Wheels of requests & co. that still run on the worker floor (Python 3.9), for the zipapp.
+
+    The test venv's own requests may need a newer Python; `lrt launcher build --wheels` packs
+    these instead. Fetched once from the package index, like every other test dependency.
+    """
+    folder = ROOT / ".nox" / "launcher-wheels-py39"
+    if not any(folder.glob("requests-*.whl")):
+        session.run(
+            "python",
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.9",
+            "--platform",
+            "any",
+            "--dest",
+            str(folder),
+            "requests",
+        )
+    return str(folder)
+
+
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
     """Everything, against a real CouchDB-compatible server (pouchdb-server unless COUCHDB_URL)."""
     _install_pouchdb(session)
     session.install("-e", ".", *TEST_DEPS)
     _link_gfal2(session)
-    session.run("pytest", *session.posargs)
+    wheels = _launcher_wheels(session)
+    session.run("pytest", *session.posargs, env={"LRT_LAUNCHER_WHEELS": wheels})
 
 
 @nox.session(python=_python39())

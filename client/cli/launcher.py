@@ -1,0 +1,137 @@
+"""``lrt launcher build``: the worker launcher as one self-contained file (a zipapp)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, Optional, Tuple
+
+from grid_lrt.shared.errors import UsageError
+
+from ..launcher_build import (
+    WORKER_MIN_PYTHON,
+    BuildResult,
+    build_zipapp,
+    check_zipapp,
+    download_wheels,
+)
+from .output import print_json
+
+__all__ = ["register"]
+
+_FLOOR = ".".join(map(str, WORKER_MIN_PYTHON))
+
+_DESCRIPTION = f"""\
+Build grid-lrt-launcher.pyz: grid_lrt.shared, grid_lrt.launcher and the pure-Python
+distributions requests needs, in one file that runs with a bare Python on the worker:
+
+  python3 grid-lrt-launcher.pyz run TYPE
+
+The dependencies come from this Python's installed distributions, or from the wheels in
+--wheels DIR; --download fetches pure-Python wheels for the worker's Python with pip first.
+Every bundled distribution must support --min-python (default {_FLOOR}, the worker floor).
+The same inputs give the same bytes.
+"""
+
+
+def register(subparsers: Any) -> None:
+    launcher = subparsers.add_parser(
+        "launcher",
+        help="build the worker launcher zipapp",
+        description="The worker-node launcher (lrt-launcher) as a file for the jobs to ship.",
+    )
+    verbs = launcher.add_subparsers(dest="verb", metavar="VERB", required=True)
+    build = verbs.add_parser(
+        "build",
+        help="write grid-lrt-launcher.pyz",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("grid-lrt-launcher.pyz"),
+        help="file to write (default: %(default)s)",
+    )
+    build.add_argument(
+        "--wheels",
+        type=Path,
+        metavar="DIR",
+        help="take the dependencies from the wheels in DIR (with --download: save them there)",
+    )
+    build.add_argument(
+        "--download",
+        action="store_true",
+        help="pip download pure-Python wheels for --min-python first (needs the package index)",
+    )
+    build.add_argument(
+        "--min-python",
+        type=_python_version,
+        default=WORKER_MIN_PYTHON,
+        metavar="X.Y",
+        help=f"oldest Python the zipapp must run on (default: {_FLOOR})",
+    )
+    build.add_argument(
+        "--check",
+        action="store_true",
+        help="build into a temporary folder and run the result with this Python (--version); "
+        "-o is not written",
+    )
+    build.add_argument("--json", action="store_true", help="print the result as JSON")
+    build.set_defaults(func=cmd_build)
+
+
+def _python_version(text: str) -> Tuple[int, int]:
+    found = re.fullmatch(r"(\d+)\.(\d+)", text.strip())
+    if not found:
+        raise argparse.ArgumentTypeError(f"expected a Python version X.Y, got {text!r}")
+    return int(found.group(1)), int(found.group(2))
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="lrt-launcher-build-") as tmp:
+        wheels: Optional[Path] = args.wheels
+        if args.download:
+            wheels = download_wheels(wheels or Path(tmp) / "wheels", min_python=args.min_python)
+        elif wheels is not None and not wheels.is_dir():
+            raise UsageError(f"--wheels {wheels}: not a folder")
+        output: Path = Path(tmp) / args.output.name if args.check else args.output
+        if output.is_dir():
+            raise UsageError(f"-o {output}: is a folder", hint="give the file to write")
+        if not output.parent.is_dir():
+            raise UsageError(f"{output.parent} does not exist", hint="create the folder first")
+        result = build_zipapp(output, wheels=wheels, min_python=args.min_python)
+        check = check_zipapp(result.path) if args.check else None
+        _report(result, check, as_json=args.json)
+    return 0
+
+
+def _report(result: BuildResult, check: Optional[str], *, as_json: bool) -> None:
+    need = ".".join(map(str, result.min_python))
+    if as_json:
+        data = {
+            "path": None if check is not None else str(result.path),
+            "size": result.size,
+            "sha256": result.sha256,
+            "min_python": need,
+            "bundled": result.bundled,
+            "omitted": list(result.omitted),
+            "source": result.source,
+        }
+        if check is not None:
+            data["check"] = check
+        print_json(data)
+        return
+    where = "(checked in a temporary folder, not kept)" if check is not None else result.path
+    print(f"built   {where}")
+    print(f"size    {result.size} bytes")
+    print(f"sha256  {result.sha256}")
+    print(f"python  >= {need}")
+    print("bundles " + ", ".join(f"{k} {v}" for k, v in result.bundled.items()))
+    if result.omitted:
+        print("omitted " + ", ".join(result.omitted) + " (compiled only; requests works without)")
+    if check is not None:
+        print(f"check   OK: {check.splitlines()[-1] if check else '(no output)'}")
