@@ -89,11 +89,13 @@ class Launcher:
             except Interrupted as stop:
                 signals.signum = stop.signum
                 reason = "stopped by a signal"
-        log.warning(
-            "%s; processed %d token(s): %s",
+        log.info(
+            "%s; processed %d token(s): %s; %d claim(s), %d lost to other launchers (409)",
             reason,
             sum(self.outcomes.values()),
             ", ".join(f"{n} {k}" for k, n in sorted(self.outcomes.items())) or "none",
+            self.claimer.claims,
+            self.claimer.conflicts,
         )
         return signals.exit_status if signals.signum is not None else 0
 

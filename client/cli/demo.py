@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Dict
 
 from grid_lrt.shared.couch import CouchDB
+from grid_lrt.shared.errors import ErrorCode
+from grid_lrt.shared.surl import path_of
 from grid_lrt.shared.token import TokenState
 
+from ..demodata import make_archive, make_sandbox
 from ..localserver import local_server
 from ..staging.srmlist import SurlList, slice_dicts
 from ..token import TokenHandler, TokenSet
@@ -53,6 +59,42 @@ def _overview(th: TokenHandler) -> None:
     )
 
 
+def surl_path(link: str) -> str:
+    return path_of(link).lstrip("/")
+
+
+def launcher_environment(server: Any, db_name: str, root: Path) -> Dict[str, str]:
+    """A launcher's environment: the pool's credentials and the demo's local storage."""
+    env = dict(os.environ)
+    env.update(
+        PICAS_URL=server.url,
+        PICAS_DB=db_name,
+        PICAS_USR=server.user,
+        PICAS_USR_PWD=server.password,
+        LRT_WORKDIR=str(root / "jobs"),
+        LRT_DATA_DOOR=(root / "archive").as_uri(),
+        LRT_HEARTBEAT="2",
+        LRT_LEASE="30",
+    )
+    return env
+
+
+def run_launchers(env: Dict[str, str], t_type: str, *, count: int) -> None:
+    command = [sys.executable, "-m", "grid_lrt.launcher", "run", t_type, "-q"]
+    print("$ " + " ".join(["lrt-launcher", *command[3:]]) + f"   (x{count})")
+    procs = [subprocess.Popen(command, env=env) for _ in range(count)]
+    codes = [proc.wait() for proc in procs]
+    print(f"launchers exited with {codes}")
+
+
+def _outcomes(th: TokenHandler) -> None:
+    rows = []
+    for doc in th.pool.docs(th.pool.ids(th.t_type)):
+        code = doc.get("output")
+        rows.append([doc["_id"], doc.get("status"), code, ErrorCode.describe(code)])
+    print_table(["token", "status", "output", "meaning"], sorted(rows))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     sample = resources.files("grid_lrt.client") / "data" / "sample"
     args.out.mkdir(parents=True, exist_ok=True)
@@ -86,19 +128,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         _overview(th)
 
-        _step("simulated worker (what lrt-launcher will do): one token succeeds, one fails with 21")
-        todo = th.ids_in_view("todo")
-        for token_id, output in ((todo[0], 0), (todo[1], 21)):
-            doc = th.database[token_id]
-            doc.update(lock=1, hostname="demo-worker")
-            th.database.save(doc)
-            doc.update(done=2, output=output, status="done" if output == 0 else "error")
-            th.database.save(doc)
-        _overview(th)
+        _step("local storage: subband tarballs, a sandbox, a results folder")
+        root = args.out.resolve()
+        archive = root / "archive"
+        print(f"{make_archive(archive, links)} subband tarballs under {archive}")
+        sandbox = make_sandbox(root / "sandbox" / "demo.tar.gz")
+        results = root / "results"
+        results.mkdir(exist_ok=True)
+        ts.add_keys_to_list("OBSID", links.obsid or "L000000")
+        ts.add_keys_to_list("SBXloc", sandbox.as_uri())
+        ts.add_keys_to_list("RESULTS_DIR", results.as_uri())
+        missing = archive / surl_path(links[25])
+        missing.rename(missing.with_suffix(".hidden"))
+        print(f"hidden one input ({missing.name}) so that its token fails with code 21")
 
-        _step("retry the error view (scrub_count + 1)")
-        print(th.reset_tokens("error").summary("reset"))
+        env = launcher_environment(server, "lrt_demo", root)
+        _step("two lrt-launcher processes drain the pool (as two grid jobs would)")
+        run_launchers(env, th.t_type, count=2)
         _overview(th)
+        _outcomes(th)
+
+        _step("put the input back, retry the error view (scrub_count + 1), run a launcher")
+        missing.with_suffix(".hidden").rename(missing)
+        print(th.reset_tokens("error").summary("reset"))
+        run_launchers(env, th.t_type, count=1)
+        _overview(th)
+        print(f"results in {results}: {', '.join(sorted(p.name for p in results.iterdir()))}")
 
         _step(f"archive every token to local storage: {args.out}")
         print(th.archive_tokens(compress=True, dest=args.out))

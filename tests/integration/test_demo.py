@@ -19,6 +19,12 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "51 SURLs of L229507 at sara" in text
     assert "6 created" in text and "again: 0 created, 6 already existed" in text
     assert "1 reset" in text
+    assert "launchers exited with [0, 0]" in text
+    assert "t_L229507_demo_L229507_SB120  error       21  Download fails" in text
+    assert "done          6" in text
+    summaries = sorted(p.name for p in (out / "results").iterdir())
+    assert summaries == [f"L229507_SB{n}.summary.txt" for n in range(100, 160, 10)]
+    assert (out / "results" / "L229507_SB150.summary.txt").read_text().count("bytes") == 1
     with tarfile.open(out / "tokens_L229507_demo.tar.gz") as tar:
         dumps = [n for n in tar.getnames() if n.endswith(".dump")]
         attachments = [n for n in tar.getnames() if n.endswith("_attachment_srm.txt")]

@@ -32,6 +32,10 @@ from grid_lrt.client.launcher_build import (
     build_zipapp,
     download_wheels,
 )
+from grid_lrt.client.token import TokenHandler, TokenSet
+from grid_lrt.shared.couch import CouchDB
+from tests.couchserver import CouchServer
+from tests.integration.launcher_kit import launcher_env, make_inputs, make_sandbox, marker_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI") == "true"
@@ -197,9 +201,8 @@ def test_help_version_and_run_in_fresh_venv(
     assert importlib.metadata.version("grid-lrt") in version.stdout
 
     ran = _run([python, str(built.path), "run", "sometype"], bare_env, cwd=bare_env["HOME"])
-    # the stub says "not part of this release" (2); the launcher: no credentials (1)
-    assert ran.returncode in (1, 2), ran.stderr
-    assert "PICAS" in ran.stderr or "not part" in ran.stderr
+    assert ran.returncode == 1, ran.stderr  # no credentials: cannot work at all
+    assert "PICAS_USR" in ran.stderr
     assert "Traceback" not in ran.stderr
     assert "Warning" not in ran.stderr
 
@@ -365,3 +368,66 @@ def test_cli_check_runs_the_result_with_version(
         pytest.xfail("grid_lrt.launcher.cli has no --version yet")
     assert status == 0, captured.err
     assert "check   OK" in captured.out
+
+
+def test_tokenset_is_processed_by_launchers_started_from_the_zipapp(
+    built: BuildResult,
+    venv: Path,
+    couchdb_server: CouchServer,
+    couch_db_name: str,
+    tmp_path: Path,
+) -> None:
+    """Issue 4's "done when": a TokenSet's tokens, drained by zipapp launchers that share
+    nothing with this checkout: one on the worker-floor Python in a bare venv (builtin
+    transfers), one on the system Python with Debian's gfal2 when it exists."""
+    sandbox = make_sandbox(tmp_path / "sandboxes" / "pref.tar.gz")
+    results = tmp_path / "results"
+    results.mkdir()
+    config = tmp_path / "pref.cfg"
+    config.write_text(
+        "apiVersion: 0\nToken:\n  MODE: ok\n  OBSID: L229507\n"
+        f"  SBXloc: {sandbox.as_uri()}\n  RESULTS_DIR: {results.as_uri()}\n"
+    )
+    links = {sb: make_inputs(tmp_path / "data", [f"SB{sb:03d}.MS"]) for sb in range(6)}
+    th = TokenHandler(
+        "zipapp_demo",
+        srv=couchdb_server.url,
+        uname=couchdb_server.user,
+        pwd=couchdb_server.password,
+        dbn=couch_db_name,
+    )
+    ts = TokenSet(th, config)
+    ts.create_dict_tokens(links, id_append="L229507", file_upload="srm.txt")
+    env = launcher_env(couchdb_server, couch_db_name, tmp_path)
+    env["PATH"] = f"{venv / 'bin'}:/usr/bin:/bin"
+    env.pop("PYTHONPATH", None)
+    pythons = [str(venv / "bin" / "python")]
+    if Path("/usr/bin/python3").exists():
+        pythons.append("/usr/bin/python3")
+    procs = [
+        subprocess.Popen(
+            [python, "-I", str(built.path), "run", "zipapp_demo"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        for python in pythons
+    ]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err
+    db = CouchDB(
+        couchdb_server.url,
+        couch_db_name,
+        user=couchdb_server.user or None,
+        password=couchdb_server.password,
+    )
+    for token_id in ts.tokens:
+        doc = db.get(token_id)
+        assert (doc["status"], doc["output"]) == ("done", 0), doc.get("launcher_status")
+    assert len(list(results.glob("SB*.MS.out"))) == 6
+    starts = [line.split()[1] for line in marker_lines(env) if line.startswith("start")]
+    assert sorted(starts) == sorted(ts.tokens)
