@@ -590,3 +590,16 @@ def test_parse_digest(header: str, algorithm: str, expected: Any) -> None:
     if isinstance(expected, str):
         expected = expected.replace(" ", "")
     assert parse_digest(header, algorithm, encoding) == expected
+
+
+def test_with_gfal2_everything_goes_to_gfal2(gfal2_module: Any) -> None:
+    from grid_lrt.launcher import storage as storage_pkg
+    from grid_lrt.launcher.storage import LocalStorage, describe_backend, storage_for
+
+    version = storage_pkg.gfal2_version()
+    assert version == gfal2_module.get_version()
+    assert describe_backend() == f"gfal2 {version}"
+    assert describe_backend("builtin").startswith("builtin")
+    for url in ("file:///x", "/x", "https://h/x", "davs://h/x", "srm://h/x", "mock://h/x"):
+        assert isinstance(storage_for(url), Gfal2Storage), url
+    assert isinstance(storage_for("/x", prefer="builtin"), LocalStorage)

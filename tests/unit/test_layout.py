@@ -14,6 +14,8 @@ pytestmark = pytest.mark.worker
 def _imports(folder: str) -> dict[Path, set[str]]:
     found: dict[Path, set[str]] = {}
     for path in (ROOT / folder).rglob("*.py"):
+        if any(part.startswith(".") for part in path.relative_to(ROOT).parts):
+            continue  # virtualenvs (bench/.venv-picas) and caches are not our code
         names: set[str] = set()
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):

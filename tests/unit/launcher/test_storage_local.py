@@ -16,7 +16,6 @@ from typing import Iterator, Type
 
 import pytest
 
-from grid_lrt.launcher import storage as storage_pkg
 from grid_lrt.launcher.storage import (
     BackendMissingError,
     DestinationExistsError,
@@ -309,19 +308,6 @@ def test_bad_backend_name(monkeypatch: pytest.MonkeyPatch) -> None:
         storage_for("file:///x")
     with pytest.raises(ConfigError, match="prefer"):
         storage_for("file:///x", prefer="gfal3")
-
-
-def test_with_gfal2_everything_goes_to_gfal2() -> None:
-    version = storage_pkg.gfal2_version()
-    if version is None:
-        pytest.skip("gfal2 bindings not installed")
-    from grid_lrt.launcher.storage.gfal import Gfal2Storage
-
-    assert describe_backend() == f"gfal2 {version}"
-    assert describe_backend("builtin").startswith("builtin")
-    for url in ("file:///x", "/x", "https://h/x", "davs://h/x", "srm://h/x", "mock://h/x"):
-        assert isinstance(storage_for(url), Gfal2Storage), url
-    assert isinstance(storage_for("/x", prefer="builtin"), LocalStorage)
 
 
 def test_trust_environment_gives_a_new_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
