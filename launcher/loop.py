@@ -14,6 +14,7 @@ import time
 from typing import Callable, Counter, Optional
 
 from grid_lrt.shared.couch import CouchDB
+from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.lease import Worker
 from grid_lrt.shared.tokendb import ensure_views
 
@@ -81,7 +82,13 @@ class Launcher:
             self.worker.hostname,
             describe_backend(),
         )
-        self.config.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.config.workdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LrtError(
+                f"cannot use the working directory {self.config.workdir}: {exc.strerror or exc}",
+                hint="point LRT_WORKDIR (or --workdir) at a writable folder",
+            ) from None
         started = self.clock()
         with StopSignals() as signals:
             try:

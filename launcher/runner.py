@@ -83,10 +83,6 @@ class TokenRun:
 
     def run(self) -> RunOutcome:
         """Process the token; re-raises :class:`Interrupted` after requeueing it."""
-        if self.jobdir.exists():
-            shutil.rmtree(self.jobdir)
-        (self.jobdir / "Input").mkdir(parents=True)
-        (self.jobdir / "Output").mkdir()
         heartbeat = Heartbeat(self.session, self.config.heartbeat, halt=self.signals.stopping)
         try:
             with heartbeat:
@@ -98,8 +94,23 @@ class TokenRun:
             if not self.config.keep_jobdirs:
                 shutil.rmtree(self.jobdir, ignore_errors=True)
 
+    def _make_jobdir(self) -> None:
+        try:
+            if self.jobdir.exists():
+                shutil.rmtree(self.jobdir)
+            (self.jobdir / "Input").mkdir(parents=True)
+            (self.jobdir / "Output").mkdir()
+        except OSError as exc:
+            raise TokenFailure(
+                ErrorCode.JOBDIR_MISSING,
+                f"cannot make the job directory {self.jobdir}: {exc.strerror or exc}",
+                hint="check the launcher's working directory (LRT_WORKDIR): free space, "
+                "permissions",
+            ) from exc
+
     def _run(self, heartbeat: Heartbeat) -> RunOutcome:
         try:
+            self._make_jobdir()
             env = self._prepare()
             if heartbeat.lost.is_set():
                 raise TokenLostError(f"token {self.session.token_id} was taken back")
@@ -110,9 +121,10 @@ class TokenRun:
                 self.signals.check()
             return self._conclude(result, env)
         except TokenFailure as failure:
-            log.error("token %s: %s", self.session.token_id, failure)
+            text = f"{failure}\nhint: {failure.hint}" if failure.hint else str(failure)
+            log.error("token %s: %s", self.session.token_id, text)
             self._attach_logs()
-            self.session.finish(int(failure.code), message=str(failure))
+            self.session.finish(int(failure.code), message=text)
             return "error"
         except Interrupted as stop:
             return self._requeue(stop)

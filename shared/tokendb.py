@@ -73,7 +73,11 @@ def todo_ids(db: CouchDB, t_type: str, limit: int) -> List[str]:
 
 def expired_ids(db: CouchDB, t_type: str, now: float, limit: Optional[int] = None) -> List[str]:
     """Ids of locked tokens of ``t_type`` whose lease expired before ``now`` (oldest first)."""
-    params: Dict[str, Any] = {"startkey": [t_type, 0], "endkey": [t_type, now]}
+    params: Dict[str, Any] = {
+        "startkey": [t_type, 0],
+        "endkey": [t_type, now],
+        "inclusive_end": False,  # expired means lease_expires < now, as lease_expired() says
+    }
     if limit is not None:
         params["limit"] = limit
     rows = db.view(views.DB_DDOC, views.LEASE_VIEW, **params)["rows"]

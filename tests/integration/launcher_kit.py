@@ -133,3 +133,20 @@ def status_of(db: CouchDB, token_id: str) -> str:
 
 def outputs(db: CouchDB, ids: Sequence[str]) -> Dict[str, Any]:
     return {token_id: db.get(token_id).get("output") for token_id in ids}
+
+
+def token_doc(t_type: str, token_id: str, *, srm: str = "", **fields: Any) -> Dict[str, Any]:
+    """A todo token of ``t_type`` with ``fields``; ``srm`` (when given) attached as srm.txt."""
+    from grid_lrt.client.pool import inline_attachment
+    from grid_lrt.shared.token import new_token
+
+    doc = new_token(t_type, token_id, dict(fields))
+    if srm:
+        doc["_attachments"] = {"srm.txt": inline_attachment(srm.encode(), "text/plain")}
+    return doc
+
+
+def save_tokens(db: CouchDB, docs: Sequence[Mapping[str, Any]]) -> None:
+    """Store new tokens; fails the test when one cannot be created."""
+    results = db.bulk_docs([dict(d) for d in docs])
+    assert all(r.get("ok") for r in results), f"could not create the test tokens: {results}"

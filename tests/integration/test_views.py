@@ -108,3 +108,65 @@ def test_condition_view_keeps_seed_template(db: CouchDB) -> None:
     db.save(ddoc)
     rows = db.view("obsA", "demo")["rows"]
     assert [(r["id"], r["value"]) for r in rows] == [("t_a_1", 0)]
+
+
+def test_leases_view_lists_exactly_the_leased_locked_tokens(db: CouchDB) -> None:
+    """``leases`` holds the locked tokens with a lease, keyed [type, lease_expires]; its key
+    range up to ``now`` (``tokendb.expired_ids``) is exactly ``lease.lease_expired``."""
+    from grid_lrt.shared.lease import lease_expired
+    from grid_lrt.shared.token import num
+    from grid_lrt.shared.tokendb import expired_ids
+
+    t0 = 1_700_000_000
+
+    def token(name: str, t_type: str = "obsA", **fields: Any) -> dict[str, Any]:
+        return new_token(t_type, f"t_{t_type}_{name}", fields)
+
+    docs = [
+        token("todo"),
+        token("todo_old_lease", lease_expires=t0 + 5),  # reset without clearing: not locked
+        token("locked_a", lock=t0, attempt=1, lease_expires=t0 + 100),
+        token("locked_b", lock=t0, attempt=3, lease_expires=t0 + 200),
+        token("locked_c", lock=t0, attempt=2, lease_expires=float(t0 + 300) + 0.5),
+        token("locked_str", lock=str(t0), attempt="4", lease_expires=str(t0 + 150)),
+        token("locked_nolease", lock=t0),  # GRID_LRT/picas launcher: never in the view
+        token("locked_badlease", lock=t0, lease_expires="soon"),
+        token("locked_neglease", lock=t0, lease_expires=-5),
+        token("done", lock=t0, done=t0 + 50, output=0, lease_expires=t0 + 100),
+        token("error", lock=t0, done=t0 + 50, output=21, lease_expires=t0 + 100),
+        token("held", held="staging", lease_expires=t0 + 100),
+        token("locked_b", t_type="obsB", lock=t0, attempt=1, lease_expires=t0 + 120),
+        {"_id": "not_a_token", "type": 5, "lock": t0, "lease_expires": t0 + 100},
+    ]
+    assert all(r.get("ok") for r in db.bulk_docs(docs))
+    db.save(views.database_design_doc())
+
+    rows = db.view(views.DB_DDOC, views.LEASE_VIEW)["rows"]
+    leased = [
+        d
+        for d in docs
+        if is_token(d) and state_of(d) is TokenState.LOCKED and num(d.get("lease_expires")) > 0
+    ]
+    assert {r["id"] for r in rows} == {d["_id"] for d in leased}
+    assert {r["id"] for r in rows} == {
+        "t_obsA_locked_a",
+        "t_obsA_locked_b",
+        "t_obsA_locked_c",
+        "t_obsA_locked_str",
+        "t_obsB_locked_b",
+    }
+    by_id = {d["_id"]: d for d in docs}
+    for row in rows:
+        doc = by_id[row["id"]]
+        assert row["key"] == [doc["type"], num(doc["lease_expires"])], row
+        assert row["value"] == num(doc.get("attempt")), row
+    assert [r["key"] for r in rows] == sorted(r["key"] for r in rows)  # by type, then expiry
+
+    # Includes `now` equal to a lease_expires (t0 + 100): not expired yet, on both sides.
+    for now in (0, t0, t0 + 99.5, t0 + 100, t0 + 100.5, t0 + 160, t0 + 250, t0 + 301, t0 + 10**6):
+        for t_type in ("obsA", "obsB", "obsC"):
+            expected = sorted(
+                (d for d in docs if is_token(d) and d["type"] == t_type and lease_expired(d, now)),
+                key=lambda d: num(d["lease_expires"]),
+            )
+            assert expired_ids(db, t_type, now) == [d["_id"] for d in expected], (t_type, now)
