@@ -357,6 +357,28 @@ def worker_main(args: argparse.Namespace) -> int:
 # -- stand-alone run ----------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def own_pouchdb_server() -> Iterator[Tuple[Any, Path]]:
+    """pouchdb-server (``tests/couchserver.py``) in memory on a free loopback port.
+
+    Yields ``(server, folder)``: a ``tests.couchserver.CouchServer`` (``url``, ``user``,
+    ``password``) and the server's working folder, whose ``log.txt`` is its request log
+    (``[info] ... 127.0.0.1 - - PUT /db/doc 409``). The server is stopped and the folder
+    removed afterwards. bench/launcher.py uses this too.
+    """
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from tests.couchserver import ensure_pouchdb_installed, pouchdb_server
+
+    node = shutil.which("node")
+    if node is None:
+        sys.exit("node is not installed: cannot start pouchdb-server (or give --url)")
+    with tempfile.TemporaryDirectory(prefix="picas-baseline-couch-") as tmp:
+        folder = Path(tmp) / "couch"
+        with pouchdb_server(folder, node, ensure_pouchdb_installed()) as srv:
+            yield srv, folder
+
+
 def run_main(args: argparse.Namespace) -> int:
     if args.url:
         password = os.environ.get(args.password_env or "", "")
@@ -364,16 +386,7 @@ def run_main(args: argparse.Namespace) -> int:
             args.url, args.db, args.user, password, args.tokens, args.workers
         )
     else:
-        sys.path.insert(0, str(ROOT))
-        from tests.couchserver import ensure_pouchdb_installed, pouchdb_server
-
-        node = shutil.which("node")
-        if node is None:
-            sys.exit("node is not installed: cannot start pouchdb-server (or give --url)")
-        with (
-            tempfile.TemporaryDirectory(prefix="picas-baseline-couch-") as tmp,
-            pouchdb_server(Path(tmp) / "couch", node, ensure_pouchdb_installed()) as srv,
-        ):
+        with own_pouchdb_server() as (srv, _folder):
             progress(f"pouchdb-server on {srv.url}")
             figures = run_picas_baseline(
                 srv.url, args.db, srv.user, srv.password, args.tokens, args.workers
