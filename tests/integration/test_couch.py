@@ -21,6 +21,20 @@ from tests.integration.helpers import couch
 pytestmark = pytest.mark.worker
 
 
+def test_proxy_and_ca_settings_come_from_the_environment_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Looked up at construction for this server (requests would rescan os.environ per call)."""
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:3128")
+    monkeypatch.setenv("no_proxy", "")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/grid-security/bundle.pem")
+    db = CouchDB("http://127.0.0.1:5984", "x")
+    assert db.session.proxies.get("http") == "http://127.0.0.1:3128"
+    assert db.session.verify == "/etc/grid-security/bundle.pem"
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    assert not CouchDB("http://127.0.0.1:5984", "x").session.proxies  # bypassed for this host
+
+
 def test_split_credentials() -> None:
     assert split_credentials("http://u:p%40ss@127.0.0.1:5984/") == (
         "http://127.0.0.1:5984",
