@@ -407,8 +407,9 @@ def upload_results(
         location = _upload_v0(results_dir, files, output_dir, env, uploader)
     else:
         log.warning(
-            "the token has no upload block and no RESULTS_DIR: %d result files stay in %s "
-            "(the pipeline may have uploaded them itself)",
+            "%d result file(s) in %s not uploaded: the token has no upload block and no "
+            "RESULTS_DIR (fine if the pipeline uploads its own results; otherwise they go "
+            "with the job directory unless the launcher runs with --keep-jobdirs)",
             len(files),
             output_dir,
         )
