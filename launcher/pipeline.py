@@ -18,6 +18,7 @@ import dataclasses
 import errno
 import logging
 import os
+import select
 import signal
 import stat
 import subprocess
@@ -199,6 +200,17 @@ def _group_alive(pgid: int, proc_root: Path = Path("/proc")) -> bool:
     return False
 
 
+def _pidfd(pid: int) -> Optional[int]:
+    """A file descriptor that becomes readable when ``pid`` exits (Linux >= 5.3), or None."""
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
+        return None
+    try:
+        return int(opener(pid))
+    except OSError:  # an older kernel, or a sandbox that forbids it
+        return None
+
+
 class _Child:
     """The running child and what was done to it."""
 
@@ -207,12 +219,25 @@ class _Child:
         self.pgid = proc.pid  # start_new_session: the child leads its own group
         self.grace = grace
         self.sent_kill = False
+        # Woken by the child's exit instead of polling (Popen.wait with a timeout sleeps in
+        # growing steps, which would add milliseconds to every short pipeline).
+        self._pidfd = _pidfd(proc.pid)
 
     def wait(self, timeout: float) -> Optional[int]:
+        if self._pidfd is not None and self.proc.returncode is None:
+            poller = select.poll()
+            poller.register(self._pidfd, select.POLLIN)
+            if not poller.poll(max(0, int(timeout * 1000))):
+                return None
         try:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             return None
+
+    def close(self) -> None:
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
 
     def end(self) -> int:
         """SIGTERM to the group, up to ``grace`` s for it to exit, then SIGKILL."""
@@ -332,6 +357,8 @@ def run_pipeline(
         child.grace = min(grace, 5.0)
         child.end()
         raise
+    finally:
+        child.close()
     duration = time.monotonic() - started
     oom_after = oom_kill_count(events)
     killed = code in (-signal.SIGKILL, _SIGKILL_STATUS)

@@ -339,3 +339,31 @@ def test_no_cgroup_counter(tmp_path: Path) -> None:
     assert oom_kill_count(tmp_path / "missing") is None
     (tmp_path / "events").write_text("low 0\n")
     assert oom_kill_count(tmp_path / "events") is None
+
+
+@pytest.mark.parametrize("with_pidfd", [True, False])
+def test_the_childs_exit_is_seen_with_and_without_a_pidfd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_pidfd: bool
+) -> None:
+    """pidfd (Linux >= 5.3) wakes the launcher at the exit; without it, Popen.wait polls."""
+    from grid_lrt.launcher import pipeline
+
+    opened: List[int] = []
+    real = pipeline._pidfd
+
+    def spy(pid: int) -> Optional[int]:
+        fd = real(pid) if with_pidfd else None
+        opened.extend([fd] if fd is not None else [])
+        return fd
+
+    monkeypatch.setattr(pipeline, "_pidfd", spy)
+    result = _run(tmp_path, ["sh", "-c", "exit 3"])
+    assert (result.exit_status, result.stopped, result.walltime_exceeded) == (3, False, False)
+    if with_pidfd and hasattr(os, "pidfd_open"):
+        assert len(opened) == 1
+        with pytest.raises(OSError):
+            os.fstat(opened[0])  # closed again: no descriptor leaks per token
+    stopped = threading.Event()
+    threading.Timer(0.2, stopped.set).start()
+    result = _run(tmp_path, ["sleep", "30"], stop=stopped)
+    assert result.stopped and result.duration < 10
