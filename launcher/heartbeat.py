@@ -1,5 +1,7 @@
 """The heartbeat: a daemon thread that renews the lease of the token being processed.
 
+Between beats it also writes the status changes the run loop noted (within a second).
+
 If a renewal finds that the token is no longer ours (it was requeued after our lease ran out,
 e.g. because this node was frozen for longer than the lease), the thread sets ``lost`` and
 stops; the run loop then stops the pipeline and drops the run without writing anything.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from types import TracebackType
 from typing import Optional, Type
 
@@ -17,7 +20,10 @@ from grid_lrt.shared.errors import LrtError
 
 from .session import TokenLostError, TokenSession
 
-__all__ = ["Heartbeat"]
+__all__ = ["FLUSH_AFTER", "Heartbeat"]
+
+#: Noted status changes (``TokenSession.note_status``) reach the token within about this long.
+FLUSH_AFTER = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +62,16 @@ class Heartbeat:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        tick = min(self.interval, FLUSH_AFTER)
+        last_beat = time.monotonic()
+        while not self._stop.wait(tick):
             try:
-                self.session.heartbeat()
-                self.beats += 1
+                if time.monotonic() - last_beat >= self.interval:
+                    last_beat = time.monotonic()
+                    self.session.heartbeat()
+                    self.beats += 1
+                else:
+                    self.session.flush(older_than=FLUSH_AFTER)
             except TokenLostError as exc:
                 log.error("%s", exc.message)
                 self.lost.set()

@@ -22,7 +22,7 @@ from .claim import Claimer
 from .config import LauncherConfig
 from .jobid import detect_batch_job
 from .runner import TokenRun
-from .session import TokenSession
+from .session import TokenLostError, TokenSession
 from .signals import Interrupted, StopSignals
 from .storage import Storage, describe_backend, storage_for
 
@@ -97,30 +97,52 @@ class Launcher:
                 signals.signum = stop.signum
                 reason = "stopped by a signal"
         log.info(
-            "%s; processed %d token(s): %s; %d claim(s), %d lost to other launchers (409)",
+            "%s; processed %d token(s): %s; %d claim(s), %d claim round(s) lost to other "
+            "launchers (%d stale view row(s), %d conflict(s) on the lock)",
             reason,
             sum(self.outcomes.values()),
             ", ".join(f"{n} {k}" for k, n in sorted(self.outcomes.items())) or "none",
             self.claimer.claims,
             self.claimer.conflicts,
+            self.claimer.stale_rows,
+            self.claimer.conflicts - self.claimer.stale_rows,
         )
         return signals.exit_status if signals.signum is not None else 0
 
     def _loop(self, started: float, signals: StopSignals) -> str:
-        while True:
-            reason = self._should_stop(started, signals)
-            if reason:
-                return reason
-            claim = self.claimer.next()
-            if claim is None:
-                return "no todo tokens left"
-            session = TokenSession(self.db, claim, lease=self.config.lease)
-            run = TokenRun(self.config, self.db, session, signals, self._storage_for)
-            try:
-                outcome = run.run()
-            except Interrupted:
-                self.outcomes["requeued"] += 1
-                raise
-            self.outcomes[outcome] += 1
-            if signals.signum is None:
-                signals.stopping.clear()  # a lost lease stopped only that token's pipeline
+        finished: Optional[TokenSession] = None  # its closing write waits for the next claim
+        try:
+            while True:
+                reason = self._should_stop(started, signals)
+                if reason:
+                    return reason
+                claim = self.claimer.next(closing=finished)
+                if finished is not None:
+                    self._close(finished)  # unless the claim's request carried it
+                    finished = None
+                if claim is None:
+                    return "no todo tokens left"
+                session = TokenSession(self.db, claim, lease=self.config.lease)
+                run = TokenRun(
+                    self.config, self.db, session, signals, self._storage_for, defer_close=True
+                )
+                try:
+                    outcome = run.run()
+                except Interrupted:
+                    self.outcomes["requeued"] += 1
+                    raise
+                self.outcomes[outcome] += 1
+                if session.closing_pending:
+                    finished = session
+                if signals.signum is None:
+                    signals.stopping.clear()  # a lost lease stopped only that token's pipeline
+        finally:
+            if finished is not None:
+                self._close(finished)
+
+    def _close(self, session: TokenSession) -> None:
+        """Write a finished token's closing change if no claim request carried it."""
+        try:
+            session.close()
+        except TokenLostError as exc:
+            log.error("%s", exc.message)

@@ -18,7 +18,10 @@ launcher killed (SIGKILL, node lost)   stays locked until the lease expires, the
                                        the next launcher that looks
 =====================================  ===========================================================
 
-Logs (tails of the pipeline's stdout and stderr) are attached in every case that writes.
+Logs (tails of the pipeline's stdout and stderr) are attached in every case that writes, in
+the same request that closes or requeues the token (inline attachments: one write, not three).
+With ``defer_close`` the closing write of the first three rows is left to the caller, which
+sends it together with the lock of the next token (``loop.py``).
 """
 
 from __future__ import annotations
@@ -28,8 +31,7 @@ import os
 import shutil
 import signal
 import traceback
-from pathlib import Path
-from typing import Callable, Dict, List, Mapping, Optional
+from typing import Callable, Dict, Mapping, Optional
 
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import ErrorCode, LrtError
@@ -41,7 +43,7 @@ from .heartbeat import Heartbeat
 from .inputs import fetch_inputs
 from .pipeline import PipelineResult, pipeline_command, run_pipeline, tail
 from .sandbox import fetch_sandbox
-from .session import TokenLostError, TokenSession
+from .session import Attachments, TokenLostError, TokenSession
 from .signals import Interrupted, StopSignals
 from .storage import Storage
 from .upload import upload_results
@@ -68,8 +70,13 @@ class TokenRun:
         session: TokenSession,
         signals: StopSignals,
         storage_for: Callable[[str], Storage],
+        *,
+        defer_close: bool = False,
     ) -> None:
         self.config = config
+        #: Leave the closing write of a finished token to the caller (the loop sends it with
+        #: the next claim: ``TokenSession.finish(deferred=True)``).
+        self.defer_close = defer_close
         self.db = db
         self.session = session
         self.signals = signals
@@ -123,8 +130,12 @@ class TokenRun:
         except TokenFailure as failure:
             text = f"{failure}\nhint: {failure.hint}" if failure.hint else str(failure)
             log.error("token %s: %s", self.session.token_id, text)
-            self._attach_logs()
-            self.session.finish(int(failure.code), message=text)
+            self.session.finish(
+                int(failure.code),
+                message=text,
+                attachments=self._logs(),
+                deferred=self.defer_close,
+            )
             return "error"
         except Interrupted as stop:
             return self._requeue(stop)
@@ -138,7 +149,6 @@ class TokenRun:
         """Sandbox, environment and inputs (interruptible: a signal stops a long download)."""
         doc = self.session.doc
         with self.signals.interruptible():
-            self.session.set_status("building_sandbox")
             fetch_sandbox(
                 doc,
                 self.jobdir,
@@ -155,7 +165,7 @@ class TokenRun:
                     parallel=self.config.parallel,
                     protocol=self.config.protocol,
                     door=self.config.door or None,
-                    on_status=self.session.set_status,
+                    on_status=self.session.note_status,
                 )
         return env
 
@@ -187,7 +197,7 @@ class TokenRun:
         doc = self.session.doc
         argv = pipeline_command(doc, self.jobdir)
         walltime = _walltime(doc, self.config.walltime)
-        self.session.set_status("running")
+        self.session.note_status("running")
         log.info("token %s: running %s", self.session.token_id, " ".join(argv))
         return run_pipeline(
             argv,
@@ -209,30 +219,35 @@ class TokenRun:
                 f"{result.duration:.0f} s (exit status {result.exit_status})",
             )
         if result.exit_status != 0:
-            self._attach_logs()
             self.session.finish(
                 result.exit_status,
+                attachments=self._logs(),
                 message=f"pipeline exited with {result.exit_status}: "
                 f"{ErrorCode.describe(result.exit_status)}",
+                deferred=self.defer_close,
             )
             log.warning(
                 "token %s: pipeline exited with %d", self.session.token_id, result.exit_status
             )
             return "error"
-        self.session.set_status("uploading_results")
+        doc = self.session.doc
+        if doc.get("upload") or doc.get("RESULTS_DIR"):
+            self.session.note_status("uploading_results")
         with self.signals.interruptible():
             location = upload_results(
-                self.session.doc,
+                doc,
                 self.jobdir / "Output",
                 self._environment(env),
                 storage_for=self.storage_for,
                 workdir=self.jobdir,
             )
-        if location:
-            self.session.set_fields(Results_location=location)
-        self._attach_logs()
-        self._attach_plots()
-        self.session.finish(0)
+        fields = {"Results_location": location} if location else {}
+        self.session.finish(
+            0,
+            attachments={**self._logs(), **self._plots()},
+            deferred=self.defer_close,
+            **fields,
+        )
         log.info("token %s: done", self.session.token_id)
         return "done"
 
@@ -240,10 +255,10 @@ class TokenRun:
 
     def _requeue(self, stop: Interrupted) -> RunOutcome:
         name = signal.Signals(stop.signum).name
-        self._attach_logs()
         state = self.session.requeue(
             f"interrupted by {name} (attempt {self.session.attempt})",
             default_max_scrub=self.config.max_scrub,
+            attachments=self._logs(),
         )
         log.warning("token %s: stopped by %s, back to %s", self.session.token_id, name, state.value)
         raise stop
@@ -253,8 +268,9 @@ class TokenRun:
         log.error("token %s: launcher error\n%s", self.session.token_id, text)
         message = f"launcher error: {type(exc).__name__}: {exc}\n{text[-_TRACEBACK_TAIL:]}"
         try:
-            self._attach_logs()
-            self.session.finish(int(ErrorCode.LAUNCHER_INTERNAL), message=message)
+            self.session.finish(
+                int(ErrorCode.LAUNCHER_INTERNAL), message=message, attachments=self._logs()
+            )
         except LrtError as again:
             # The token stays locked; its lease runs out and another launcher takes it back.
             log.error(
@@ -263,32 +279,33 @@ class TokenRun:
 
     # -- attachments -------------------------------------------------------------------------
 
-    def _attach_logs(self) -> None:
+    def _logs(self) -> Attachments:
+        """Tails of the pipeline's stdout and stderr (empty logs are left out)."""
+        found: Attachments = {}
         for label, path in (("stdout", self.stdout), ("stderr", self.stderr)):
-            if path.is_file():
-                data = tail(path, self.config.tail_bytes)
-                self.session.attach(
-                    f"attempt{self.session.attempt}_{label}.log", data, "text/plain"
-                )
+            if path.is_file() and path.stat().st_size:
+                name = f"attempt{self.session.attempt}_{label}.log"
+                found[name] = (tail(path, self.config.tail_bytes), "text/plain")
+        return found
 
-    def _attach_plots(self) -> None:
-        found: List[Path] = []
+    def _plots(self) -> Attachments:
+        """PNG and FITS results (not inputs) under the size limit, at most ``_MAX_PLOTS``."""
+        found: Attachments = {}
         for path in sorted(self.jobdir.rglob("*")):
             relative = path.relative_to(self.jobdir)
             if relative.parts[0] in ("Input", ".sandbox") or not path.is_file():
                 continue
-            if path.suffix.lower() in _PLOT_SUFFIXES:
-                found.append(path)
-        for path in found[:_MAX_PLOTS]:
+            if path.suffix.lower() not in _PLOT_SUFFIXES or len(found) >= _MAX_PLOTS:
+                continue
             size = path.stat().st_size
             if size > self.config.attach_limit:
                 log.info(
-                    "not attaching %s: %d bytes > %d", path.name, size, self.config.attach_limit
+                    "not attaching %s: %d bytes > %d", relative, size, self.config.attach_limit
                 )
                 continue
-            name = "_".join(path.relative_to(self.jobdir).parts)
             kind = "image/png" if path.suffix.lower() == ".png" else "application/fits"
-            self.session.attach(name, path.read_bytes(), kind)
+            found["_".join(relative.parts)] = (path.read_bytes(), kind)
+        return found
 
 
 def _wants_inputs(doc: Mapping[str, object]) -> bool:

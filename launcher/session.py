@@ -9,17 +9,25 @@ and writes nothing: a zombie launcher cannot overwrite a newer attempt.
 
 Writes are serialised by a lock, so the heartbeat thread and the main thread never conflict
 with each other. A server that cannot be reached is retried with backoff for up to
-``patience`` seconds (by then the lease has run out and another launcher may take over).
+``patience`` seconds (by then the lease has run out and another launcher may take over). A
+write whose answer was lost and that is sent again meets its own revision (409): the re-read
+shows our own change already there, and that counts as written.
+
+The closing write (:meth:`TokenSession.finish`) may be *deferred*: the loop then sends it in
+the same ``_bulk_docs`` request as the lock of the next token (``claim.py``), one request
+instead of two. Each document of that request keeps its own compare-and-set; if the closing
+part conflicts, :meth:`TokenSession.close` writes it the usual way.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import logging
 import threading
 import time
-from typing import Any, Callable, Dict, MutableMapping, Optional, TypeVar
+from typing import Any, Callable, Dict, List, MutableMapping, Optional, Tuple, TypeVar
 
 from grid_lrt.shared.couch import (
     ConflictError,
@@ -34,12 +42,38 @@ from grid_lrt.shared.token import TokenState
 
 from .claim import Claim
 
-__all__ = ["TokenLostError", "TokenSession"]
+__all__ = ["Attachments", "TokenLostError", "TokenSession"]
+
+#: name → (bytes, content type): attachments written inline with a document update.
+Attachments = Dict[str, Tuple[bytes, str]]
+Change = Callable[[MutableMapping[str, Any]], None]
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _ROUNDS = 8
+
+
+def _same_change(stored: MutableMapping[str, Any], written: MutableMapping[str, Any]) -> bool:
+    """True when ``stored`` holds exactly the fields of ``written`` (attachments aside)."""
+    skip = ("_rev", "_attachments")
+    return {k: v for k, v in stored.items() if k not in skip} == {
+        k: v for k, v in written.items() if k not in skip
+    } and set(stored.get("_attachments") or {}) == set(written.get("_attachments") or {})
+
+
+def _inline(doc: MutableMapping[str, Any], attachments: Optional[Attachments]) -> None:
+    """Add attachments to the document itself (base64), next to the stubs of the others."""
+    if not attachments:
+        return
+    stubs = doc.get("_attachments")
+    merged: Dict[str, Any] = dict(stubs) if isinstance(stubs, dict) else {}
+    for name, (data, content_type) in attachments.items():
+        merged[name] = {
+            "content_type": content_type,
+            "data": base64.b64encode(data).decode("ascii"),
+        }
+    doc["_attachments"] = merged
 
 
 class TokenLostError(LrtError):
@@ -69,6 +103,8 @@ class TokenSession:
         self.sleep = sleep
         self._doc: Document = claim.doc
         self._lock = threading.RLock()
+        self._pending: List[Tuple[str, float]] = []
+        self._closing: Optional[Change] = None
 
     @property
     def doc(self) -> Dict[str, Any]:
@@ -78,17 +114,22 @@ class TokenSession:
 
     # -- the one write path ------------------------------------------------------------------
 
-    def _reread(self) -> Document:
+    def _fresh(self) -> Document:
         try:
-            fresh = self.db.get(self.token_id)
+            return self.db.get(self.token_id)
         except DocumentNotFoundError:
             raise TokenLostError(f"token {self.token_id} was deleted while it ran") from None
+
+    def _ours(self, fresh: Document) -> Document:
         if not owns(fresh, self.attempt, self.owner):
             raise TokenLostError(
                 f"token {self.token_id} is no longer ours: it was requeued or claimed again "
                 f"(attempt now {fresh.get('attempt')}, ours {self.attempt}); dropping this run"
             )
         return fresh
+
+    def _reread(self) -> Document:
+        return self._ours(self._fresh())
 
     def _patiently(self, action: Callable[[], _T]) -> _T:
         deadline = self.clock() + self.patience
@@ -103,7 +144,18 @@ class TokenSession:
                 self.sleep(pause)
                 pause = min(pause * 2, 60.0)
 
-    def update(self, change: Callable[[MutableMapping[str, Any]], None]) -> None:
+    def _prepared(self, change: Change) -> Document:
+        doc = Document(copy.deepcopy(dict(self._doc)))
+        for status, moment in self._pending:
+            stamp(doc, status, moment)
+        change(doc)
+        return doc
+
+    def _landed(self, doc: Document) -> None:
+        self._doc = doc
+        self._pending.clear()
+
+    def update(self, change: Change) -> None:
         """Apply ``change`` to the token and save it, conflict-safe and fenced.
 
         Raises:
@@ -111,16 +163,70 @@ class TokenSession:
         """
         with self._lock:
             for _ in range(_ROUNDS):
-                doc = copy.deepcopy(self._doc)
-                change(doc)
+                doc = self._prepared(change)
                 try:
                     self._patiently(functools.partial(self.db.save, doc))
                 except ConflictError:
-                    self._doc = self._patiently(self._reread)
+                    fresh = self._patiently(self._fresh)
+                    if _same_change(fresh, doc):  # our own write, its answer lost: it landed
+                        doc["_rev"] = fresh["_rev"]
+                        self._landed(doc)
+                        return
+                    self._doc = self._ours(fresh)
                     continue
-                self._doc = doc
+                self._landed(doc)
                 return
             raise LrtError(f"token {self.token_id} kept changing under us; write abandoned")
+
+    # -- the deferred closing write ----------------------------------------------------------
+
+    @property
+    def closing_pending(self) -> bool:
+        """True while a deferred :meth:`finish` waits to be written."""
+        return self._closing is not None
+
+    def closing_doc(self) -> Optional[Document]:
+        """The document the deferred closing write would ``PUT`` now, or None."""
+        with self._lock:
+            return None if self._closing is None else self._prepared(self._closing)
+
+    def closing_landed(self, doc: Document, rev: str) -> None:
+        """``doc`` (from :meth:`closing_doc`) was written by someone else's request as ``rev``."""
+        with self._lock:
+            doc["_rev"] = rev
+            self._landed(doc)
+            self._closing = None
+
+    def close(self) -> None:
+        """Write the deferred closing change, if one waits (the usual fenced update).
+
+        Raises:
+            TokenLostError: another attempt owns the token now; nothing was written.
+        """
+        with self._lock:
+            change, self._closing = self._closing, None
+            if change is not None:
+                self.update(change)
+
+    # -- coalesced status changes ------------------------------------------------------------
+
+    def note_status(self, status: str) -> None:
+        """Record a status change (with its time) to go out with the next write.
+
+        The heartbeat thread flushes it within about a second (:meth:`flush`), so a status that
+        lasts only milliseconds (a quick pipeline) costs no request of its own: it is written
+        together with the next one, still with its own time in ``times``.
+        """
+        with self._lock:
+            self._pending.append((status, self.clock()))
+
+    def flush(self, older_than: float = 0.0) -> bool:
+        """Write the noted status changes if the oldest waited ``older_than`` seconds."""
+        with self._lock:
+            if not self._pending or self.clock() - self._pending[0][1] < older_than:
+                return False
+            self.update(lambda doc: None)
+            return True
 
     # -- what the run loop says --------------------------------------------------------------
 
@@ -141,24 +247,46 @@ class TokenSession:
         now = self.clock()
         self.update(lambda doc: renew(doc, now=now, lease=self.lease))
 
-    def finish(self, code: int, *, message: str = "") -> None:
-        """Close the token: ``done``, ``output = code``, status done/error."""
+    def finish(
+        self,
+        code: int,
+        *,
+        message: str = "",
+        attachments: Optional[Attachments] = None,
+        deferred: bool = False,
+        **fields: Any,
+    ) -> None:
+        """Close the token: ``done``, ``output = code``, status done/error, plus ``fields``
+        and ``attachments``, all in one write.
+
+        With ``deferred`` nothing is written yet: the caller sends :meth:`closing_doc` with its
+        next request, or calls :meth:`close`.
+        """
         now = self.clock()
 
         def change(doc: MutableMapping[str, Any]) -> None:
+            doc.update(fields)
             finish(doc, now=now, code=code)
             if message:
                 doc["launcher_status"] = message
+            _inline(doc, attachments)
 
+        if deferred:
+            with self._lock:
+                self._closing = change
+            return
         self.update(change)
 
-    def requeue(self, reason: str, *, default_max_scrub: int) -> TokenState:
+    def requeue(
+        self, reason: str, *, default_max_scrub: int, attachments: Optional[Attachments] = None
+    ) -> TokenState:
         """Give the token back (SIGTERM): todo with ``scrub_count + 1``, or error when exhausted."""
         now = self.clock()
         result = [TokenState.TODO]
 
         def change(doc: MutableMapping[str, Any]) -> None:
             result[0] = requeue(doc, now=now, reason=reason, default_max_scrub=default_max_scrub)
+            _inline(doc, attachments)
 
         self.update(change)
         return result[0]

@@ -58,7 +58,7 @@ def test_a_stale_view_row_is_not_claimed_twice(db: CouchDB) -> None:
     first = _claimer(db)
     assert first.next() is not None
     second = _claimer(db)
-    assert second._try(token_id) is None  # the view may still list it; the document says no
+    assert second._try(db.get(token_id)) is None  # a stale view row: the document says no
     assert db.get(token_id)["attempt"] == 1
 
 
@@ -164,3 +164,76 @@ def test_requeue_exhausted_goes_to_error(db: CouchDB) -> None:
     assert state_of(stored) is TokenState.ERROR
     assert stored["output"] == ErrorCode.ATTEMPTS_EXHAUSTED
     assert _claimer(db).next() is None
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_tail_of_the_pool_costs_no_attempts(db: CouchDB, seed: int) -> None:
+    """Fewer todo rows than the window: the pick shrinks the window, it does not give up."""
+    ids = _add(db, 3)
+    claimer = _claimer(db, window=100, attempts=1, rng=random.Random(seed))
+    claimed = []
+    while (claim := claimer.next()) is not None:
+        claimed.append(claim.token_id)
+    assert sorted(claimed) == ids
+    assert claimer.conflicts == 0
+
+
+def test_tokens_made_after_an_empty_answer_are_claimed(db: CouchDB) -> None:
+    """An empty answer is an up-to-date one: tokens made just after it are found."""
+    claimer = _claimer(db)
+    assert claimer.next() is None  # the index now exists, and is empty
+    ids = _add(db, 5)
+    claimed = []
+    while (claim := claimer.next()) is not None:
+        claimed.append(claim.token_id)
+    assert sorted(claimed) == ids
+
+
+def test_noted_statuses_go_out_with_the_next_write(db: CouchDB) -> None:
+    """A status that lasts milliseconds costs no request, and keeps its own time."""
+    (token_id,) = _add(db, 1)
+    claim = _claimer(db).next()
+    assert claim is not None
+    moments = iter([100.0, 101.0, 102.0, 103.0, 104.0])
+    session = TokenSession(db, claim, lease=60, clock=lambda: next(moments))
+    rev = db.get(token_id)["_rev"]
+    session.note_status("downloading")  # 100
+    session.note_status("running")  # 101
+    assert db.get(token_id)["_rev"] == rev  # nothing written yet
+    assert session.flush(older_than=5.0) is False  # 102: the oldest waited only 2 s
+    session.finish(0)  # 103
+    stored = db.get(token_id)
+    assert stored["times"]["downloading"] == 100.0
+    assert stored["times"]["running"] == 101.0
+    assert stored["times"]["done"] == 103.0
+    assert stored["status"] == "done"
+    assert int(stored["_rev"].split("-")[0]) == int(rev.split("-")[0]) + 1  # one write
+
+
+def test_flush_writes_what_was_noted(db: CouchDB) -> None:
+    (token_id,) = _add(db, 1)
+    claim = _claimer(db).next()
+    assert claim is not None
+    session = TokenSession(db, claim, lease=60)
+    assert session.flush() is False  # nothing noted: no request
+    session.note_status("running")
+    assert session.flush() is True
+    assert db.get(token_id)["status"] == "running"
+    assert session.flush() is False
+
+
+def test_inline_attachments_keep_the_earlier_ones(db: CouchDB) -> None:
+    """Logs written with the final update do not drop the token's srm.txt or old logs."""
+    (token_id,) = _add(db, 1)
+    doc = db.get(token_id)
+    db.put_attachment(token_id, doc["_rev"], "srm.txt", b"srm://a\n", "text/plain")
+    claim = _claimer(db).next()
+    assert claim is not None
+    session = TokenSession(db, claim, lease=60)
+    data = bytes(range(256)) * 4
+    session.finish(0, attachments={"attempt1_stdout.log": (data, "text/plain")}, extra="x")
+    stored = db.get(token_id)
+    assert stored["extra"] == "x"
+    assert set(stored["_attachments"]) == {"srm.txt", "attempt1_stdout.log"}
+    assert db.get_attachment(token_id, "srm.txt") == b"srm://a\n"
+    assert db.get_attachment(token_id, "attempt1_stdout.log") == data

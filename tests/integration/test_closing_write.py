@@ -1,0 +1,182 @@
+"""The closing write of a finished token travels with the lock of the next one (_bulk_docs).
+
+Two requests per token (the todo view query and one ``_bulk_docs``) instead of picas's four,
+each document of the bulk request with its own compare-and-set, on the real server.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+from pathlib import Path
+from typing import Any, Counter, List
+
+import pytest
+import requests
+
+from grid_lrt.launcher.claim import Claimer
+from grid_lrt.launcher.config import LauncherConfig
+from grid_lrt.launcher.loop import Launcher
+from grid_lrt.launcher.session import TokenLostError, TokenSession
+from grid_lrt.shared.couch import CouchDB, Document
+from grid_lrt.shared.lease import Worker
+from grid_lrt.shared.token import TokenState, new_token, state_of
+from grid_lrt.shared.tokendb import ensure_views
+from tests.couchserver import CouchServer
+from tests.integration.helpers import couch
+
+pytestmark = pytest.mark.worker
+
+TYPE = "closing"
+WORKER = Worker("wn-test")
+
+
+@pytest.fixture
+def db(couchdb_server: CouchServer, couch_db_name: str) -> CouchDB:
+    handle = couch(couchdb_server, couch_db_name)
+    ensure_views(handle)
+    return handle
+
+
+def _add(db: CouchDB, count: int, **fields: Any) -> List[str]:
+    docs = [new_token(TYPE, f"t_{n:03d}", fields) for n in range(count)]
+    assert all(r.get("ok") for r in db.bulk_docs(docs))
+    return [d["_id"] for d in docs]
+
+
+def _claimer(db: CouchDB, **kwargs: Any) -> Claimer:
+    return Claimer(db, TYPE, worker=WORKER, lease=60, sleep=lambda s: None, **kwargs)
+
+
+def _finished(db: CouchDB, claimer: Claimer) -> TokenSession:
+    """A claimed token whose run ended: its closing write waits (deferred)."""
+    claim = claimer.next()
+    assert claim is not None
+    session = TokenSession(db, claim, lease=60)
+    session.finish(0, deferred=True, attachments={"attempt1_stdout.log": (b"ok\n", "text/plain")})
+    assert session.closing_pending
+    assert state_of(db.get(claim.token_id)) is TokenState.LOCKED  # nothing written yet
+    return session
+
+
+def test_the_launcher_makes_two_requests_per_token(
+    db: CouchDB, couchdb_server: CouchServer, tmp_path: Path
+) -> None:
+    ids = _add(db, 5, command=": > Output/x", fetch_inputs=False)
+    seen: Counter[str] = collections.Counter()
+
+    def count(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        path = response.request.path_url.split("?")[0]
+        kind = "view" if "/_view/" in path else path.rsplit("/", 1)[-1]
+        seen[f"{response.request.method} {kind if kind.startswith('_') else 'doc'}"] += 1
+
+    db.session.hooks["response"].append(count)
+    config = LauncherConfig(
+        token_type=TYPE,
+        url=couchdb_server.url,
+        database=db.name,
+        user=couchdb_server.user or "",
+        password=couchdb_server.password or "",
+        workdir=tmp_path / "jobs",
+    )
+    launcher = Launcher(config, db=db)
+    launcher.claimer.rng = random.Random(1)
+    assert launcher.run() == 0
+
+    for token_id in ids:
+        doc = db.get(token_id)
+        assert (doc["status"], doc["output"], doc["attempt"]) == ("done", 0, 1), token_id
+        assert doc["times"]["locked"] <= doc["times"]["running"] <= doc["times"]["done"]
+    # One lock PUT for the first token, one closing PUT for the last one; every other closing
+    # write went out with the next lock: 4 bulk requests for 5 tokens, nothing else written.
+    assert seen["PUT doc"] == 2
+    assert seen["POST _bulk_docs"] == 4
+    assert launcher.outcomes == {"done": 5}
+
+
+def test_closing_and_lock_land_in_one_request(db: CouchDB) -> None:
+    first, second = _add(db, 2)
+    claimer = _claimer(db)
+    session = _finished(db, claimer)
+    claim = claimer.next(closing=session)
+    assert claim is not None and {claim.token_id, session.token_id} == {first, second}
+    assert not session.closing_pending
+    done = db.get(session.token_id)
+    assert (state_of(done), done["output"]) == (TokenState.DONE, 0)
+    assert db.get_attachment(session.token_id, "attempt1_stdout.log") == b"ok\n"
+    assert state_of(db.get(claim.token_id)) is TokenState.LOCKED
+    assert session.doc["_rev"] == done["_rev"]  # the session knows what it wrote
+
+
+def test_a_closing_write_that_conflicts_is_written_again(db: CouchDB) -> None:
+    """Someone edited the finished token meanwhile: the lock lands, the closing write is redone."""
+    _add(db, 2)
+    claimer = _claimer(db)
+    session = _finished(db, claimer)
+    edited = db.get(session.token_id)
+    edited["note"] = "checked by alice"
+    db.save(edited)
+
+    claim = claimer.next(closing=session)
+    assert claim is not None
+    assert state_of(db.get(claim.token_id)) is TokenState.LOCKED
+    assert session.closing_pending  # the bulk request's closing part hit the edit
+    session.close()
+    done = db.get(session.token_id)
+    assert (state_of(done), done["note"]) == (TokenState.DONE, "checked by alice")
+    assert db.get_attachment(session.token_id, "attempt1_stdout.log") == b"ok\n"
+
+
+def test_a_lost_lock_keeps_the_closing_write(db: CouchDB) -> None:
+    """Another launcher locks the picked token first: our closing lands; we claim another."""
+    ids = _add(db, 3)
+    claimer = _claimer(db)
+    session = _finished(db, claimer)
+    rival = _claimer(db)
+    picked: List[str] = []
+    real_row = claimer._row
+
+    def row_then_rival_locks_it(position: int) -> Any:
+        doc = real_row(position)
+        if doc is not None and not picked:
+            picked.append(str(doc["_id"]))
+            theirs = db.get(str(doc["_id"]))
+            theirs["lock"] = 1  # locked behind our back, after we read it
+            db.save(theirs)
+        return doc
+
+    claimer._row = row_then_rival_locks_it  # type: ignore[method-assign]
+    claim = claimer.next(closing=session)
+    assert claim is not None and claim.token_id not in picked
+    assert not session.closing_pending
+    assert state_of(db.get(session.token_id)) is TokenState.DONE
+    assert claimer.conflicts == 1 and claimer.stale_rows == 0  # a 409 on the lock
+    assert sorted([session.token_id, claim.token_id, *picked]) == ids
+    assert rival.next() is None
+
+
+def test_a_rewrite_that_meets_its_own_revision_counts_as_written(db: CouchDB) -> None:
+    """A write whose answer was lost and that is sent again must not look like a lost token."""
+    _add(db, 1)
+    session = _finished(db, _claimer(db))
+    landed = session.closing_doc()
+    assert landed is not None
+    db.save(Document(landed))  # the first try reached the server; its answer never came back
+    session.close()  # 409 on the old revision: the re-read shows our own change
+    done = db.get(session.token_id)
+    assert state_of(done) is TokenState.DONE
+    assert session.doc["_rev"] == done["_rev"]
+
+
+def test_a_closing_write_after_losing_the_token_writes_nothing(db: CouchDB) -> None:
+    (token_id,) = _add(db, 1)
+    session = _finished(db, _claimer(db))
+    taken = db.get(token_id)
+    taken.update(lock=0, attempt=2, owner="someone-else")  # requeued and reclaimed meanwhile
+    db.save(taken)
+    taken = db.get(token_id)
+    taken["lock"] = 5
+    db.save(taken)
+    with pytest.raises(TokenLostError):
+        session.close()
+    assert db.get(token_id)["attempt"] == 2
