@@ -52,13 +52,19 @@ from grid_lrt.shared.tokendb import ensure_views, todo_ids  # noqa: E402
 from tests.integration.launcher_kit import LAUNCHER, make_sandbox  # noqa: E402
 
 TYPE = "bench_noop"
-#: The no-op pipeline: one line per start (bash's EPOCHREALTIME: no extra process), one file
-#: in Output/ (an empty Output/ is code 30).
-MASTER_SH = '#!/bin/bash\necho "$TOKEN $EPOCHREALTIME" >> "$MARKER"\ntouch Output/x\n'
+#: The no-op pipeline, one process like picas's ``/bin/true``: one marker line per start
+#: (bash's EPOCHREALTIME and builtins only), one file in Output/ (an empty Output/ is code 30),
+#: nothing on stdout or stderr (so no log is attached: picas attaches none either).
+MASTER_SH = '#!/bin/bash\necho "$TOKEN $EPOCHREALTIME" >> "$MARKER"\n: > Output/x\n'
 TARGET_OVERHEAD_S = 1.0
 TARGET_RATIO = 1.0
 RUN_TIMEOUT = 3600.0
 _LOG_LINE = re.compile(r"\] (\S+) - - ([A-Z]+) (\S+) (\d{3})\s*$")
+#: The launcher's last INFO line (loop.py).
+_SUMMARY = re.compile(
+    r"(\d+) claim\(s\), (\d+) claim round\(s\) lost to other launchers "
+    r"\((\d+) stale view row\(s\), (\d+) conflict\(s\) on the lock\)"
+)
 
 
 def progress(msg: str) -> None:
@@ -182,7 +188,7 @@ def _drive(
         with (folder / "stderr.log").open("wb") as err:
             procs.append(
                 subprocess.Popen(
-                    [*LAUNCHER, TYPE, "-q"],
+                    [*LAUNCHER, TYPE],  # INFO: the last line sums up the claims
                     env=_launcher_env(srv, db_name, folder),
                     stdout=subprocess.DEVNULL,
                     stderr=err,
@@ -240,23 +246,45 @@ def run_ours(srv: Any, log: RequestLog, tokens: int, workers: int, work: Path) -
         docs = [r["doc"] for r in rows if r["doc"].get("type") == TYPE]
     finally:
         db.drop()
-    return _figures(docs, _markers(work), requests, started, ends, codes, workers) | {
-        "cpu_s_launchers_and_pipelines_per_token": round((cpu1 - cpu0) / tokens, 4),
-        "cpu_s_server_per_token": round((srv1 - srv0) / tokens, 4),
-        "launcher_error_lines": _error_lines(work),
-    }
+    figures = _figures(docs, _markers(work), requests, started, ends, codes, workers)
+    return (
+        figures
+        | _claim_figures(_claim_stats(work), requests, len(docs), workers)
+        | {
+            "cpu_s_launchers_and_pipelines_per_token": round((cpu1 - cpu0) / tokens, 4),
+            "cpu_s_server_per_token": round((srv1 - srv0) / tokens, 4),
+            "launcher_error_lines": _error_lines(work),
+        }
+    )
 
 
 def _error_lines(work: Path) -> int:
-    """ERROR lines and tracebacks in the launchers' stderr (-q keeps warnings and errors)."""
+    """ERROR lines and tracebacks in the launchers' stderr."""
     found = 0
     for path in sorted(work.glob("launcher-*/stderr.log")):
         for line in path.read_text(errors="replace").splitlines():
-            if line.startswith(("ERROR", "CRITICAL", "Traceback", "lrt-launcher: error")):
+            if (
+                " ERROR " in line
+                or " CRITICAL " in line
+                or line.startswith(("Traceback", "lrt-launcher: error"))
+            ):
                 found += 1
                 if found <= 3:
                     progress(f"{path.parent.name}: {line}")
     return found
+
+
+def _claim_stats(work: Path) -> Dict[str, int]:
+    """Claims and lost claim rounds, summed over the launchers' last log lines."""
+    totals = {"claims": 0, "lost": 0, "stale": 0, "lock_conflicts": 0, "launchers": 0}
+    for path in sorted(work.glob("launcher-*/stderr.log")):
+        match = _SUMMARY.search(path.read_text(errors="replace"))
+        if match is None:
+            continue
+        totals["launchers"] += 1
+        for key, value in zip(("claims", "lost", "stale", "lock_conflicts"), match.groups()):
+            totals[key] += int(value)
+    return totals
 
 
 def _figures(
@@ -272,12 +300,6 @@ def _figures(
     locked = [d["times"]["locked"] for d in docs if "locked" in d.get("times", {})]
     first_lock, last_exit = min(locked), max(ends)
     overhead = [starts[d["_id"]][0] - d["times"]["locked"] for d in docs if starts.get(d["_id"])]
-    # Claim rounds: one todo query each; every launcher ends with one empty query (then it
-    # reaps expired leases, finds none and exits). A round that does not claim lost to another
-    # launcher: a 409 on the lock PUT, or a stale view row (the GET shows it is not todo).
-    todo_queries = sum(v for (m, k, _s), v in requests.items() if k == "view:tokens")
-    claim_409 = sum(v for (m, k, s), v in requests.items() if (m, k, s) == ("PUT", "doc", 409))
-    lost = todo_queries - workers - n
     return {
         "tokens": n,
         "workers": workers,
@@ -290,27 +312,33 @@ def _figures(
         "double_processed": sum(1 for d in docs if len(starts.get(d["_id"], [])) > 1),
         "never_processed": sum(1 for d in docs if not starts.get(d["_id"])),
         "not_done_0": sum(1 for d in docs if d.get("status") != "done" or d.get("output") != 0),
-        "without_log_attachments": sum(1 for d in docs if len(d.get("_attachments") or {}) < 2),
-        "claim_rounds_lost": lost,
-        "claim_409s": claim_409,
-        "claim_stale_rows": lost - claim_409,
-        "conflicts_per_claim": round(lost / n, 4) if n else None,
-        "attachment_409s": sum(
-            v for (m, k, s), v in requests.items() if k == "attachment" and s == 409
-        ),
         "overhead_s_median": round(statistics.median(overhead), 4),
         "overhead_s_p95": round(_pct(overhead, 0.95), 4),
         "overhead_s_max": round(max(overhead), 4),
         "phase_s_median": {
-            "locked→building_sandbox": _median_gap(docs, "locked", "building_sandbox"),
-            "building_sandbox→running": _median_gap(docs, "building_sandbox", "running"),
-            "running→uploading_results": _median_gap(docs, "running", "uploading_results"),
-            "uploading_results→done": _median_gap(docs, "uploading_results", "done"),
+            "locked→running": _median_gap(docs, "locked", "running"),
+            "running→done": _median_gap(docs, "running", "done"),
             "locked→done": _median_gap(docs, "locked", "done"),
         },
         "requests_per_token": _per_token(requests, n),
         "requests": {f"{m} {k} {s}": v for (m, k, s), v in sorted(requests.items())},
         "exit_codes": dict(collections.Counter(codes)),
+    }
+
+
+def _claim_figures(
+    stats: Dict[str, int], requests: Counter[Tuple[str, str, int]], n: int, workers: int
+) -> Dict[str, Any]:
+    """Lost claim rounds as the launchers counted them, checked against the server's log."""
+    logged_409 = sum(v for (m, k, s), v in requests.items() if (m, k, s) == ("PUT", "doc", 409))
+    return {
+        "claims": stats["claims"],
+        "claim_rounds_lost": stats["lost"],
+        "claim_stale_rows": stats["stale"],
+        "claim_409s": stats["lock_conflicts"],
+        "claim_409s_in_server_log": logged_409,
+        "conflicts_per_claim": round(stats["lost"] / n, 4) if n else None,
+        "launchers_reporting": f"{stats['launchers']}/{workers}",
     }
 
 
@@ -322,10 +350,20 @@ def run_picas(srv: Any, log: RequestLog, tokens: int, workers: int, work: Path) 
     progress(f"picas 1.1.2: {workers} RunActor workers draining {tokens} tokens ...")
     offset, srv_pid = log.mark(), _server_pid(srv.url)
     srv0, cpu0 = _cpu_seconds(srv_pid), _children_cpu()
+    at_release: List[float] = []
     res: Dict[str, Any] = run_picas_baseline(
-        srv.url, db_name, srv.user, srv.password, tokens, workers, work
+        srv.url,
+        db_name,
+        srv.user,
+        srv.password,
+        tokens,
+        workers,
+        work,
+        on_release=lambda: at_release.append(_cpu_seconds(srv_pid)),
     )
-    res["cpu_s_server_per_token_incl_setup"] = round((_cpu_seconds(srv_pid) - srv0) / tokens, 4)
+    srv1 = _cpu_seconds(srv_pid)
+    res["cpu_s_server_per_token"] = round((srv1 - at_release[0]) / tokens, 4)
+    res["cpu_s_server_per_token_incl_setup"] = round((srv1 - srv0) / tokens, 4)
     res["cpu_s_workers_and_tasks_per_token_incl_setup"] = round(
         (_children_cpu() - cpu0) / tokens, 4
     )
@@ -340,20 +378,50 @@ def run_picas(srv: Any, log: RequestLog, tokens: int, workers: int, work: Path) 
 # -- main ---------------------------------------------------------------------------------------
 
 
+def _median_round(rounds: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """The round whose ratio (or, without picas, whose tokens/s) is the median."""
+    key = "ratio_tokens_per_s" if "picas" in rounds[0] else None
+
+    def value(r: Dict[str, Any]) -> float:
+        return float(r[key]) if key else float(r["ours"]["tokens_per_s"])
+
+    ordered = sorted(rounds, key=value)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def summary(res: Dict[str, Any]) -> str:
-    ours = res["ours"]
+    rounds = res["rounds"]
+    mid = _median_round(rounds)
+    ours, picas = mid["ours"], mid.get("picas") or {}
     ph = ours["phase_s_median"]
     ok = "OK" if ours["overhead_s_p95"] < TARGET_OVERHEAD_S else "ABOVE TARGET"
     lines = [
         "== grid-lrt launcher benchmark (one run, one pouchdb-server) ==",
         f"load average: start {res['loadavg_start']}, end {res['loadavg_end']}; cpus {res['cpus']}",
         "",
+        "per round (each side a fresh database; the order alternates):",
+    ]
+    for i, r in enumerate(rounds, 1):
+        line = (
+            f"  round {i} ({' then '.join(r['order'])}): ours {r['ours']['tokens_per_s']} tokens/s"
+        )
+        if "picas" in r:
+            line += (
+                f", picas {r['picas']['tokens_per_s']} tokens/s, ratio {r['ratio_tokens_per_s']}x"
+            )
+        lines.append(line)
+    lines += [
+        "",
+        f"the median round ({rounds.index(mid) + 1}) in detail; double-locks, double runs and "
+        "failures are summed over all rounds:",
         f"{'':34}{'grid-lrt launcher':>20}{'picas 1.1.2':>16}",
     ]
-    picas = res.get("picas") or {}
 
     def row(label: str, a: Any, b: Any = "") -> None:
         lines.append(f"{label:34}{a!s:>20}{b!s:>16}")
+
+    def total(side: str, key: str) -> Any:
+        return sum(r[side][key] for r in rounds) if side in rounds[0] else ""
 
     p = picas.get
     row(
@@ -365,36 +433,41 @@ def summary(res: Dict[str, Any]) -> str:
     row("tokens/s", ours["tokens_per_s"], p("tokens_per_s", ""))
     row("start-up s (not in drain)", ours["startup_s"], p("startup_seconds", ""))
     row("tokens/s incl. start-up", ours["tokens_per_s_wall"])
-    row("double-locks (must be 0)", ours["double_locked"], p("claims_of_taken", ""))
-    row("tokens processed more than once", ours["double_processed"], p("double_processed", ""))
+    row(
+        "double-locks (must be 0)",
+        total("ours", "double_locked"),
+        total("picas", "claims_of_taken"),
+    )
+    row(
+        "tokens processed more than once",
+        total("ours", "double_processed"),
+        total("picas", "double_processed"),
+    )
     row(
         "never processed / not done+0",
-        f"{ours['never_processed']} / {ours['not_done_0']}",
-        f"{p('tokens', 0) - p('unique_processed', 0)} / "
-        f"{p('tokens', 0) - p('final_states', {}).get('done', 0)}"
+        f"{total('ours', 'never_processed')} / {total('ours', 'not_done_0')}",
+        f"{sum(r['picas']['tokens'] - r['picas']['unique_processed'] for r in rounds)} / "
+        f"{sum(r['picas']['tokens'] - r['picas']['final_states'].get('done', 0) for r in rounds)}"
         if picas
         else "",
     )
     row("lost claim rounds per claim", ours["conflicts_per_claim"], p("conflicts_per_claim", ""))
     row("  409s on the lock PUT", ours["claim_409s"], p("conflicts", {}).get("claim", ""))
-    row("  stale view rows (GET: not todo)", ours["claim_stale_rows"], "not checked")
+    row("  stale view rows (doc not todo)", ours["claim_stale_rows"], "not checked")
     row(
         "requests per token",
         ours["requests_per_token"]["total"],
         p("requests_per_token", {}).get("total", ""),
     )
-    row(
-        "server CPU s per token",
-        ours["cpu_s_server_per_token"],
-        p("cpu_s_server_per_token_incl_setup", ""),
-    )
+    row("server CPU s per token", ours["cpu_s_server_per_token"], p("cpu_s_server_per_token", ""))
+    row("  picas incl. its set-up", "", p("cpu_s_server_per_token_incl_setup", ""))
     row(
         "client CPU s per token",
         ours["cpu_s_launchers_and_pipelines_per_token"],
         p("cpu_s_workers_and_tasks_per_token_incl_setup", ""),
     )
     row("exit codes", json.dumps(ours["exit_codes"]), json.dumps(p("worker_exit_codes", "")))
-    row("launcher ERROR lines", ours["launcher_error_lines"])
+    row("launcher ERROR lines", total("ours", "launcher_error_lines"))
     lines += [
         "",
         f"overhead claim → pipeline start: median {ours['overhead_s_median']} s, "
@@ -404,12 +477,12 @@ def summary(res: Dict[str, Any]) -> str:
         "requests per token (ours): " + json.dumps(ours["requests_per_token"]),
     ]
     if picas:
-        ratio = res["ratio_tokens_per_s"]
+        ratio = res["ratio_tokens_per_s_median"]
         lines.append("requests per token (picas): " + json.dumps(picas["requests_per_token"]))
         lines.append(
-            f"ratio tokens/s ours / picas: {ratio}x (target >= {TARGET_RATIO:g}x: "
-            f"{'OK' if ratio >= TARGET_RATIO else 'BELOW'}); with our start-up: "
-            f"{res['ratio_tokens_per_s_incl_startup']}x"
+            f"ratio tokens/s ours / picas, median of {len(rounds)} round(s): {ratio}x "
+            f"(range {res['ratio_tokens_per_s_min']}-{res['ratio_tokens_per_s_max']}; "
+            f"target >= {TARGET_RATIO:g}x: {'OK' if ratio >= TARGET_RATIO else 'BELOW'})"
         )
     return "\n".join(lines)
 
@@ -418,13 +491,37 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tokens", type=int, default=2000, help="tokens to drain (2000)")
     p.add_argument("--workers", type=int, default=16, help="launcher / picas processes (16)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of ours and picas, the order alternating; medians are reported (3)",
+    )
     p.add_argument("--skip-picas", action="store_true", help="only our launcher")
     p.add_argument("--json", action="store_true", help="print the results as JSON only")
     p.add_argument("--keep", action="store_true", help="keep the work folder (logs, markers)")
     args = p.parse_args(argv)
-    if args.tokens < 1 or args.workers < 1:
-        p.error("--tokens and --workers must be >= 1")
+    if args.tokens < 1 or args.workers < 1 or args.rounds < 1:
+        p.error("--tokens, --workers and --rounds must be >= 1")
     return args
+
+
+def _round(srv: Any, log: RequestLog, args: argparse.Namespace, work: Path, i: int) -> Dict:
+    order = (
+        ["ours"] if args.skip_picas else (["ours", "picas"] if i % 2 == 0 else ["picas", "ours"])
+    )
+    result: Dict[str, Any] = {"order": order}
+    for side in order:
+        folder = work / f"round{i + 1}-{side}"
+        folder.mkdir()
+        runner = run_ours if side == "ours" else run_picas
+        progress(f"round {i + 1}/{args.rounds}: {side}")
+        result[side] = runner(srv, log, args.tokens, args.workers, folder)
+    if "picas" in result:
+        result["ratio_tokens_per_s"] = round(
+            result["ours"]["tokens_per_s"] / result["picas"]["tokens_per_s"], 2
+        )
+    return result
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -434,24 +531,26 @@ def main(argv: Optional[List[str]] = None) -> int:
     with own_pouchdb_server() as (srv, folder):
         progress(f"pouchdb-server on {srv.url}; work folder {work}")
         log = RequestLog(folder / "log.txt")
-        (work / "ours").mkdir()
-        res["ours"] = run_ours(srv, log, args.tokens, args.workers, work / "ours")
-        if not args.skip_picas:
-            res["picas"] = run_picas(srv, log, args.tokens, args.workers, work / "picas")
-            res["ratio_tokens_per_s"] = round(
-                res["ours"]["tokens_per_s"] / res["picas"]["tokens_per_s"], 2
-            )
-            res["ratio_tokens_per_s_incl_startup"] = round(
-                res["ours"]["tokens_per_s_wall"] / res["picas"]["tokens_per_s"], 2
+        res["rounds"] = [_round(srv, log, args, work, i) for i in range(args.rounds)]
+    if not args.skip_picas:
+        ratios = [r["ratio_tokens_per_s"] for r in res["rounds"]]
+        res["ratio_tokens_per_s_median"] = round(statistics.median(ratios), 2)
+        res["ratio_tokens_per_s_min"], res["ratio_tokens_per_s_max"] = min(ratios), max(ratios)
+        for side in ("ours", "picas"):
+            res[f"tokens_per_s_median_{side}"] = round(
+                statistics.median(r[side]["tokens_per_s"] for r in res["rounds"]), 2
             )
     res["loadavg_end"] = round(os.getloadavg()[0], 2)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(res, indent=2, ensure_ascii=False) if args.json else summary(res))
-    ours = res["ours"]
-    bad = ours["double_locked"] + ours["double_processed"] + ours["not_done_0"]
-    bad += ours["never_processed"] + ours["launcher_error_lines"]
-    return 1 if bad or set(ours["exit_codes"]) != {0} else 0
+    bad = 0
+    for r in res["rounds"]:
+        ours = r["ours"]
+        bad += ours["double_locked"] + ours["double_processed"] + ours["not_done_0"]
+        bad += ours["never_processed"] + ours["launcher_error_lines"]
+        bad += int(set(ours["exit_codes"]) != {0})
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import quote
 
 HERE = Path(__file__).resolve()
@@ -148,6 +148,7 @@ def run_picas_baseline(
     *,
     venv: Path = DEFAULT_VENV,
     keep_db: bool = False,
+    on_release: Optional[Callable[[], None]] = None,
 ) -> Dict[str, Any]:
     """Drain ``tokens`` picas tasks with ``workers`` picas ``RunActor`` processes; return figures.
 
@@ -162,6 +163,9 @@ def run_picas_baseline(
     ``conflicts`` (409s: ``claim``, ``finish``, ``total``), ``conflicts_per_claim``,
     ``gave_up`` (workers that hit "Unable to claim task"), ``final_states`` (overview view),
     ``worker_exit_codes`` and ``startup_seconds`` (spawn until all connected).
+
+    ``on_release`` is called just before the workers are released (bench/launcher.py reads the
+    server's CPU counter there, so that set-up is not counted).
     """
     python = ensure_picas_venv(venv)
     couch = Couch(url, user, password)
@@ -177,7 +181,7 @@ def run_picas_baseline(
         setup = [str(python), str(HERE), "setup", *common, "--tokens", str(tokens)]
         subprocess.run(setup, env=env, check=True)
         _view(couch, db, "todo", "?limit=1")  # build the index before timing anything
-        result = _drive(python, common, env, work, tokens, workers)
+        result = _drive(python, common, env, work, tokens, workers, on_release)
         overview = _view(couch, db, "overview_total", "?group=true")
         result["final_states"] = {row["key"]: row["value"] for row in overview["rows"]}
         return result
@@ -189,7 +193,13 @@ def run_picas_baseline(
 
 
 def _drive(
-    python: Path, common: List[str], env: Dict[str, str], work: Path, tokens: int, workers: int
+    python: Path,
+    common: List[str],
+    env: Dict[str, str],
+    work: Path,
+    tokens: int,
+    workers: int,
+    on_release: Optional[Callable[[], None]] = None,
 ) -> Dict[str, Any]:
     gate = work / "go"
     gate.unlink(missing_ok=True)
@@ -209,6 +219,8 @@ def _drive(
                 p.kill()
             raise RuntimeError(f"picas workers did not all start; see {work}/worker-*.log")
         time.sleep(0.01)
+    if on_release is not None:
+        on_release()
     go = time.time()
     gate.touch()
     codes = [p.wait() for p in procs]
