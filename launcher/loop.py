@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import socket
 import time
 from typing import Callable, Counter, Optional
@@ -22,6 +23,7 @@ from .claim import Claimer
 from .config import LauncherConfig
 from .jobid import detect_batch_job
 from .runner import TokenRun
+from .sandbox_cache import SandboxCache
 from .session import TokenLostError, TokenSession
 from .signals import Interrupted, StopSignals
 from .storage import Storage, describe_backend, storage_for
@@ -49,6 +51,7 @@ class Launcher:
         self.worker = Worker(socket.gethostname(), system, job_id)
         self.clock = clock
         self.outcomes: Counter[str] = collections.Counter()
+        self.sandboxes = SandboxCache(config.workdir / ".lrt-sandboxes")
         prefer = None if config.storage == "auto" else config.storage
         self._storage_for: Callable[[str], Storage] = lambda url: storage_for(url, prefer=prefer)
         self.claimer = Claimer(
@@ -90,12 +93,15 @@ class Launcher:
                 hint="point LRT_WORKDIR (or --workdir) at a writable folder",
             ) from None
         started = self.clock()
+        self.sandboxes = SandboxCache(self.config.workdir / f".lrt-sandboxes-{os.getpid()}")
         with StopSignals() as signals:
             try:
                 reason = self._loop(started, signals)
             except Interrupted as stop:
                 signals.signum = stop.signum
                 reason = "stopped by a signal"
+            finally:
+                self.sandboxes.clear()
         log.info(
             "%s; processed %d token(s): %s; %d claim(s), %d claim round(s) lost to other "
             "launchers (%d stale view row(s), %d conflict(s) on the lock)",
@@ -124,7 +130,13 @@ class Launcher:
                     return "no todo tokens left"
                 session = TokenSession(self.db, claim, lease=self.config.lease)
                 run = TokenRun(
-                    self.config, self.db, session, signals, self._storage_for, defer_close=True
+                    self.config,
+                    self.db,
+                    session,
+                    signals,
+                    self._storage_for,
+                    defer_close=True,
+                    sandbox_cache=self.sandboxes,
                 )
                 try:
                     outcome = run.run()

@@ -43,6 +43,7 @@ from .heartbeat import Heartbeat
 from .inputs import fetch_inputs
 from .pipeline import PipelineResult, pipeline_command, run_pipeline, tail
 from .sandbox import fetch_sandbox
+from .sandbox_cache import SandboxCache
 from .session import Attachments, TokenLostError, TokenSession
 from .signals import Interrupted, StopSignals
 from .storage import Storage
@@ -72,8 +73,10 @@ class TokenRun:
         storage_for: Callable[[str], Storage],
         *,
         defer_close: bool = False,
+        sandbox_cache: Optional[SandboxCache] = None,
     ) -> None:
         self.config = config
+        self.sandbox_cache = sandbox_cache
         #: Leave the closing write of a finished token to the caller (the loop sends it with
         #: the next claim: ``TokenSession.finish(deferred=True)``).
         self.defer_close = defer_close
@@ -154,6 +157,7 @@ class TokenRun:
                 self.jobdir,
                 storage_for=self.storage_for,
                 base=self.config.sandbox_base or None,
+                cache=self.sandbox_cache,
             )
             env = token_environment(doc, self.jobdir, fetch_attachment=self._attachment)
             if _wants_inputs(doc):

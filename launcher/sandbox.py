@@ -12,7 +12,9 @@ A token without ``SBXloc`` (or with an empty one) has no sandbox: the pipeline i
 ``command``; that is no error.
 
 The archive is downloaded to ``<jobdir>/.sandbox/<name>``, checked, extracted into the job
-folder with :func:`~grid_lrt.launcher.archive.safe_extract` (format by content), and deleted.
+folder with :func:`~grid_lrt.launcher.archive.safe_extract` (format by content), and deleted,
+or kept in the launcher's :class:`~grid_lrt.launcher.sandbox_cache.SandboxCache` when it can be
+known unchanged for the next token (a local file, or a token that names its checksum).
 ``master.sh`` is made executable. Failures end the token with:
 
 ==========================  ======================================================================
@@ -44,6 +46,7 @@ from grid_lrt.shared.errors import ErrorCode
 from .archive import ArchiveError, UnsafeArchiveError, safe_extract
 from .checksums import ChecksumFormatError, file_checksum, parse_checksum, same_checksum
 from .failure import TokenFailure
+from .sandbox_cache import SandboxCache
 from .storage import GFAL2_SCHEMES
 from .storage.base import Storage, StorageError, UnsupportedSchemeError
 from .storage.common import redact_url, scheme_of
@@ -178,6 +181,47 @@ def _extract(archive: Path, jobdir: Path, url: str) -> int:
         ) from exc
 
 
+def _fetch(
+    url: str,
+    expected: Any,
+    jobdir: Path,
+    *,
+    storage_for: Callable[[str], Storage],
+    attempts: int,
+    backoff: float,
+    sleep: Callable[[float], None],
+    cache: Optional[SandboxCache],
+    key: Any,
+) -> None:
+    """Download, check and extract; the archive goes to the cache or is deleted."""
+    folder = jobdir / SANDBOX_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    archive = folder / _download_name(url)
+    try:
+        started = time.monotonic()
+        _download(storage_for, url, archive, attempts=attempts, backoff=backoff, sleep=sleep)
+        size = archive.stat().st_size
+        if size == 0:
+            raise TokenFailure(
+                ErrorCode.SANDBOX_EMPTY,
+                f"sandbox {redact_url(url)} downloaded but size 0 kB",
+                hint="upload the sandbox again; the file at the storage is empty",
+            )
+        log.info(
+            "sandbox %s: %d bytes in %.1f s", redact_url(url), size, time.monotonic() - started
+        )
+        if expected not in (None, ""):
+            _verify(archive, expected, url)
+        count = _extract(archive, jobdir, url)
+        log.info("sandbox extracted into %s: %d entries", jobdir, count)
+        if cache is not None:
+            cache.put(key, archive)  # moved away: nothing left to delete below
+    finally:
+        archive.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # something else lives there
+            folder.rmdir()
+
+
 def fetch_sandbox(
     token: Mapping[str, Any],
     jobdir: Path,
@@ -187,6 +231,7 @@ def fetch_sandbox(
     attempts: int = 3,
     backoff: float = 2.0,
     sleep: Callable[[float], None] = time.sleep,
+    cache: Optional[SandboxCache] = None,
 ) -> bool:
     """Download, verify and extract the token's sandbox into ``jobdir``.
 
@@ -198,6 +243,7 @@ def fetch_sandbox(
         attempts: Tries for a download failing with a transient storage error.
         backoff: Seconds before the second try (doubled each time).
         sleep: ``time.sleep``, injectable for tests.
+        cache: Archives downloaded for earlier tokens (None: download every time).
 
     Returns:
         True when a sandbox was extracted; False when the token names none.
@@ -215,31 +261,25 @@ def fetch_sandbox(
             f"token field {_FIELD} must be a URL or path, not {type(location).__name__}",
         )
     url = sandbox_url(location, base)
-    folder = jobdir / SANDBOX_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    archive = folder / _download_name(url)
-    try:
-        started = time.monotonic()
-        _download(storage_for, url, archive, attempts=attempts, backoff=backoff, sleep=sleep)
-        size = archive.stat().st_size
-        if size == 0:
-            raise TokenFailure(
-                ErrorCode.SANDBOX_EMPTY,
-                f"sandbox {redact_url(url)} downloaded but size 0 kB",
-                hint="upload the sandbox again; the file at the storage is empty",
-            )
-        log.info(
-            "sandbox %s: %d bytes in %.1f s", redact_url(url), size, time.monotonic() - started
-        )
-        expected = token.get(_CHECKSUM_FIELD)
-        if expected not in (None, ""):
-            _verify(archive, expected, url)
-        count = _extract(archive, jobdir, url)
+    expected = token.get(_CHECKSUM_FIELD)
+    key = cache.key(url, expected) if cache is not None else None
+    cached = cache.get(key) if cache is not None else None
+    if cached is not None:
+        log.info("sandbox %s: the copy downloaded for an earlier token", redact_url(url))
+        count = _extract(cached, jobdir, url)
         log.info("sandbox extracted into %s: %d entries", jobdir, count)
-    finally:
-        archive.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # something else lives there
-            folder.rmdir()
+    else:
+        _fetch(
+            url,
+            expected,
+            jobdir,
+            storage_for=storage_for,
+            attempts=attempts,
+            backoff=backoff,
+            sleep=sleep,
+            cache=cache,
+            key=key,
+        )
     master = jobdir / "master.sh"
     if master.is_file():
         master.chmod(master.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)

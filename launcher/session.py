@@ -191,7 +191,7 @@ class TokenSession:
             return None if self._closing is None else self._prepared(self._closing)
 
     def closing_landed(self, doc: Document, rev: str) -> None:
-        """``doc`` (from :meth:`closing_doc`) was written by someone else's request as ``rev``."""
+        """``doc`` (from :meth:`closing_doc`) was written as ``rev`` by the next claim's request."""
         with self._lock:
             doc["_rev"] = rev
             self._landed(doc)
