@@ -45,8 +45,12 @@ class Heartbeat:
         )
 
     def __enter__(self) -> Heartbeat:
-        self._thread.start()
+        self.start()
         return self
+
+    def start(self) -> None:
+        if not self._thread.is_alive() and not self._stop.is_set():
+            self._thread.start()
 
     def __exit__(
         self,
@@ -55,6 +59,11 @@ class Heartbeat:
         tb: Optional[TracebackType],
     ) -> None:
         self.stop()
+
+    def keep_alone(self) -> None:
+        """Go on renewing, but never stop a pipeline again (the token's own has ended; the
+        one running now belongs to another token)."""
+        self._halt = None
 
     def stop(self) -> None:
         self._stop.set()

@@ -116,13 +116,13 @@ class Launcher:
         return signals.exit_status if signals.signum is not None else 0
 
     def _loop(self, started: float, signals: StopSignals) -> str:
-        finished: Optional[TokenSession] = None  # its closing write waits for the next claim
+        finished: Optional[TokenRun] = None  # its closing write waits for the next claim
         try:
             while True:
                 reason = self._should_stop(started, signals)
                 if reason:
                     return reason
-                claim = self.claimer.next(closing=finished)
+                claim = self.claimer.next(closing=finished.session if finished else None)
                 if finished is not None:
                     self._close(finished)  # unless the claim's request carried it
                     finished = None
@@ -145,16 +145,16 @@ class Launcher:
                     raise
                 self.outcomes[outcome] += 1
                 if session.closing_pending:
-                    finished = session
+                    finished = run
                 if signals.signum is None:
                     signals.stopping.clear()  # a lost lease stopped only that token's pipeline
         finally:
             if finished is not None:
                 self._close(finished)
 
-    def _close(self, session: TokenSession) -> None:
+    def _close(self, run: TokenRun) -> None:
         """Write a finished token's closing change if no claim request carried it."""
         try:
-            session.close()
+            run.close()
         except TokenLostError as exc:
             log.error("%s", exc.message)

@@ -88,21 +88,40 @@ class TokenRun:
         self.jobdir = config.workdir / f"{safe_id}.a{session.attempt}.{os.getpid()}"
         self.stdout = self.jobdir / "stdout.log"
         self.stderr = self.jobdir / "stderr.log"
+        self._heartbeat = Heartbeat(session, config.heartbeat, halt=signals.stopping)
 
     # -- the run -----------------------------------------------------------------------------
 
     def run(self) -> RunOutcome:
-        """Process the token; re-raises :class:`Interrupted` after requeueing it."""
-        heartbeat = Heartbeat(self.session, self.config.heartbeat, halt=self.signals.stopping)
+        """Process the token; re-raises :class:`Interrupted` after requeueing it.
+
+        With ``defer_close``, the heartbeat goes on renewing the lease until :meth:`close`:
+        the token stays leased while its closing write waits for the next claim.
+        """
+        self._heartbeat.start()
         try:
-            with heartbeat:
-                return self._run(heartbeat)
+            return self._run(self._heartbeat)
         except TokenLostError as exc:
             log.error("%s", exc.message)
             return "lost"
         finally:
+            if self.session.closing_pending:
+                self._heartbeat.keep_alone()
+            else:
+                self._heartbeat.stop()
             if not self.config.keep_jobdirs:
                 shutil.rmtree(self.jobdir, ignore_errors=True)
+
+    def close(self) -> None:
+        """Write the deferred closing change if no claim carried it; stop the heartbeat.
+
+        Raises:
+            TokenLostError: the token is no longer ours; nothing was written.
+        """
+        try:
+            self.session.close()
+        finally:
+            self._heartbeat.stop()
 
     def _make_jobdir(self) -> None:
         try:

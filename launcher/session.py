@@ -38,7 +38,7 @@ from grid_lrt.shared.couch import (
 )
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.lease import finish, owns, renew, requeue, stamp
-from grid_lrt.shared.token import TokenState
+from grid_lrt.shared.token import TokenState, state_of
 
 from .claim import Claim
 
@@ -221,9 +221,12 @@ class TokenSession:
             self._pending.append((status, self.clock()))
 
     def flush(self, older_than: float = 0.0) -> bool:
-        """Write the noted status changes if the oldest waited ``older_than`` seconds."""
+        """Write the noted status changes if the oldest waited ``older_than`` seconds (not
+        while a deferred closing write, which carries them, waits)."""
         with self._lock:
-            if not self._pending or self.clock() - self._pending[0][1] < older_than:
+            if self._closing is not None or not self._pending:
+                return False
+            if self.clock() - self._pending[0][1] < older_than:
                 return False
             self.update(lambda doc: None)
             return True
@@ -244,8 +247,12 @@ class TokenSession:
         self.update(lambda doc: doc.update(fields))
 
     def heartbeat(self) -> None:
-        now = self.clock()
-        self.update(lambda doc: renew(doc, now=now, lease=self.lease))
+        """Renew the lease (also while a deferred closing write waits); none once closed."""
+        with self._lock:
+            if state_of(self._doc) is not TokenState.LOCKED:
+                return  # closed or given back: there is no lease to keep
+            now = self.clock()
+            self.update(lambda doc: renew(doc, now=now, lease=self.lease))
 
     def finish(
         self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import random
+import time
 from pathlib import Path
 from typing import Any, Counter, List
 
@@ -17,11 +18,14 @@ import requests
 from grid_lrt.launcher.claim import Claimer
 from grid_lrt.launcher.config import LauncherConfig
 from grid_lrt.launcher.loop import Launcher
+from grid_lrt.launcher.runner import TokenRun
 from grid_lrt.launcher.session import TokenLostError, TokenSession
+from grid_lrt.launcher.signals import StopSignals
+from grid_lrt.launcher.storage import storage_for
 from grid_lrt.shared.couch import CouchDB, Document
 from grid_lrt.shared.lease import Worker
 from grid_lrt.shared.token import TokenState, new_token, state_of
-from grid_lrt.shared.tokendb import ensure_views
+from grid_lrt.shared.tokendb import ensure_views, requeue_expired
 from tests.couchserver import CouchServer
 from tests.integration.helpers import couch
 
@@ -45,7 +49,8 @@ def _add(db: CouchDB, count: int, **fields: Any) -> List[str]:
 
 
 def _claimer(db: CouchDB, **kwargs: Any) -> Claimer:
-    return Claimer(db, TYPE, worker=WORKER, lease=60, sleep=lambda s: None, **kwargs)
+    kwargs.setdefault("lease", 60)
+    return Claimer(db, TYPE, worker=WORKER, sleep=lambda s: None, **kwargs)
 
 
 def _finished(db: CouchDB, claimer: Claimer) -> TokenSession:
@@ -180,3 +185,39 @@ def test_a_closing_write_after_losing_the_token_writes_nothing(db: CouchDB) -> N
     with pytest.raises(TokenLostError):
         session.close()
     assert db.get(token_id)["attempt"] == 2
+
+
+def test_the_lease_is_kept_while_the_closing_write_waits(
+    db: CouchDB, couchdb_server: CouchServer, tmp_path: Path
+) -> None:
+    """A slow next claim must not let the finished token's lease run out (it would run twice)."""
+    (token_id,) = _add(db, 1, command=": > Output/x", fetch_inputs=False)
+    config = LauncherConfig(
+        token_type=TYPE,
+        url=couchdb_server.url,
+        database=db.name,
+        user=couchdb_server.user or "",
+        password=couchdb_server.password or "",
+        lease=2,
+        heartbeat=0.2,
+        workdir=tmp_path / "jobs",
+    )
+    claim = _claimer(db, lease=config.lease).next()
+    assert claim is not None
+    session = TokenSession(db, claim, lease=config.lease)
+    signals = StopSignals()
+    run = TokenRun(config, db, session, signals, storage_for, defer_close=True)
+    assert run.run() == "done"
+    assert session.closing_pending
+    first = db.get(token_id)["lease_expires"]
+    time.sleep(3 * config.lease)  # much longer than the lease
+    waiting = db.get(token_id)
+    assert state_of(waiting) is TokenState.LOCKED
+    assert waiting["lease_expires"] > first  # renewed meanwhile
+    assert requeue_expired(db, TYPE) == {}  # nobody may take it back
+    assert not signals.stopping.is_set()  # and it never stops another token's pipeline
+    run.close()
+    done = db.get(token_id)
+    assert (state_of(done), done["output"]) == (TokenState.DONE, 0)
+    time.sleep(3 * config.heartbeat)
+    assert db.get(token_id)["_rev"] == done["_rev"]  # no heartbeat after the close
