@@ -47,9 +47,9 @@ for _path in (str(ROOT), str(HERE)):
 from picas_baseline import own_pouchdb_server, run_picas_baseline  # noqa: E402
 
 from grid_lrt.shared.couch import CouchDB  # noqa: E402
-from grid_lrt.shared.token import new_token  # noqa: E402
+from grid_lrt.shared.schema import new_token  # noqa: E402
 from grid_lrt.shared.tokendb import ensure_views, todo_ids  # noqa: E402
-from tests.integration.launcher_kit import LAUNCHER, make_sandbox  # noqa: E402
+from tests.support.launcher_kit import LAUNCHER, make_sandbox  # noqa: E402
 
 TYPE = "bench_noop"
 #: The no-op pipeline, one process like picas's ``/bin/true``: one marker line per start

@@ -371,16 +371,16 @@ def worker_main(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def own_pouchdb_server() -> Iterator[Tuple[Any, Path]]:
-    """pouchdb-server (``tests/couchserver.py``) in memory on a free loopback port.
+    """pouchdb-server (``tests/support/couchdb.py``) in memory on a free loopback port.
 
-    Yields ``(server, folder)``: a ``tests.couchserver.CouchServer`` (``url``, ``user``,
+    Yields ``(server, folder)``: a ``tests.support.couchdb.CouchServer`` (``url``, ``user``,
     ``password``) and the server's working folder, whose ``log.txt`` is its request log
     (``[info] ... 127.0.0.1 - - PUT /db/doc 409``). The server is stopped and the folder
     removed afterwards. bench/launcher.py uses this too.
     """
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from tests.couchserver import ensure_pouchdb_installed, pouchdb_server
+    from tests.support.couchdb import ensure_pouchdb_installed, pouchdb_server
 
     node = shutil.which("node")
     if node is None:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 
 from grid_lrt.shared import tokendb, views
 from grid_lrt.shared.couch import CouchDB, CouchError
-from grid_lrt.shared.token import TokenState
+from grid_lrt.shared.schema import TokenState
 
 __all__ = ["BulkResult", "TokenPool", "inline_attachment"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, MutableMapping, Optional
 
 from grid_lrt.shared.lease import DEFAULT_MAX_SCRUB, requeue
-from grid_lrt.shared.token import TokenState, num, state_of
+from grid_lrt.shared.schema import TokenState, num, state_of
 from grid_lrt.shared.tokendb import expired_ids, requeue_expired
 
 from .pool import TokenPool

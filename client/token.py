@@ -28,9 +28,9 @@ from typing import IO, Any, Dict, List, Optional, Sequence, Union
 from grid_lrt.shared import views
 from grid_lrt.shared.couch import ConflictError, CouchDB, Document, DocumentNotFoundError
 from grid_lrt.shared.errors import UsageError
-from grid_lrt.shared.token import TokenState, make_token_id, new_token, reset_for_retry
+from grid_lrt.shared.schema import TokenState, make_token_id, new_token, reset_for_retry
 
-from . import archive as _archive
+from . import token_archive as _archive
 from .credentials import picas_cred
 from .pool import BulkResult, TokenPool, inline_attachment
 from .viewresults import Row, ViewDefinition, ViewResults

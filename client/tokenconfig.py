@@ -22,7 +22,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 import yaml
 
 from grid_lrt.shared.errors import ConfigError
-from grid_lrt.shared.token import DEFAULTS
+from grid_lrt.shared.schema import DEFAULTS
 
 __all__ = ["TokenConfig", "load_token_config"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from grid_lrt.shared.errors import ConfigError, UsageError
-from grid_lrt.shared.token import make_token_id, new_token
+from grid_lrt.shared.schema import make_token_id, new_token
 
 from .pool import BulkResult, inline_attachment
 from .tokenconfig import TokenConfig, load_token_config

@@ -45,7 +45,7 @@ from grid_lrt.shared.couch import (
 )
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.lease import DEFAULT_MAX_SCRUB, Worker, apply_claim, owns
-from grid_lrt.shared.token import TokenState, state_of
+from grid_lrt.shared.schema import TokenState, state_of
 from grid_lrt.shared.tokendb import requeue_expired
 
 __all__ = ["Claim", "ClaimContentionError", "Claimer", "Closing"]

@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from grid_lrt.launcher.archive import ArchiveError, UnsafeArchiveError, safe_extract
 from grid_lrt.launcher.checksums import adler32_file, same_checksum
 from grid_lrt.launcher.failure import TokenFailure
 from grid_lrt.launcher.storage.base import (
@@ -56,6 +55,7 @@ from grid_lrt.launcher.storage.base import (
     UnsupportedSchemeError,
 )
 from grid_lrt.launcher.storage.common import redact, redact_url
+from grid_lrt.launcher.unpack import ArchiveError, UnsafeArchiveError, safe_extract
 from grid_lrt.shared import surl
 from grid_lrt.shared.errors import ErrorCode, UsageError
 

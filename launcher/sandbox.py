@@ -12,7 +12,7 @@ A token without ``SBXloc`` (or with an empty one) has no sandbox: the pipeline i
 ``command``; that is no error.
 
 The archive is downloaded to ``<jobdir>/.sandbox/<name>``, checked, extracted into the job
-folder with :func:`~grid_lrt.launcher.archive.safe_extract` (format by content), and deleted,
+folder with :func:`~grid_lrt.launcher.unpack.safe_extract` (format by content), and deleted,
 or kept in the launcher's :class:`~grid_lrt.launcher.sandbox_cache.SandboxCache` when it can be
 known unchanged for the next token (a local file, or a token that names its checksum).
 ``master.sh`` is made executable. Failures end the token with:
@@ -43,13 +43,13 @@ from urllib.parse import unquote, urlsplit
 
 from grid_lrt.shared.errors import ErrorCode
 
-from .archive import ArchiveError, UnsafeArchiveError, safe_extract
 from .checksums import ChecksumFormatError, file_checksum, parse_checksum, same_checksum
 from .failure import TokenFailure
 from .sandbox_cache import SandboxCache
 from .storage import GFAL2_SCHEMES
 from .storage.base import Storage, StorageError, UnsupportedSchemeError
 from .storage.common import redact_url, scheme_of
+from .unpack import ArchiveError, UnsafeArchiveError, safe_extract
 
 __all__ = ["SANDBOX_DIR", "fetch_sandbox", "sandbox_url"]
 

@@ -38,7 +38,7 @@ from grid_lrt.shared.couch import (
 )
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.lease import finish, owns, renew, requeue, stamp
-from grid_lrt.shared.token import TokenState, state_of
+from grid_lrt.shared.schema import TokenState, state_of
 
 from .claim import Claim
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, MutableMapping, Optional
 
 from .errors import ErrorCode
-from .token import TokenState, num, reset_fields, state_of
+from .schema import TokenState, num, reset_fields, state_of
 
 __all__ = [
     "DEFAULT_HEARTBEAT",

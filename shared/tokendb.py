@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, MutableMapping, Optional
 from . import views
 from .couch import ConflictError, CouchAuthError, CouchDB, Document, DocumentNotFoundError
 from .lease import DEFAULT_MAX_SCRUB, lease_expired, requeue
-from .token import TokenState
+from .schema import TokenState
 
 __all__ = [
     "ensure_views",

@@ -1,4 +1,4 @@
-"""CouchDB design documents generated from the token schema (``token.py``).
+"""CouchDB design documents generated from the token schema (``schema.py``).
 
 Two kinds of design document:
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict
 
-from .token import STATE_JS, TokenState
+from .schema import STATE_JS, TokenState
 
 __all__ = [
     "DB_DDOC",

@@ -1,1 +1,1 @@
-"""Test suite (a package so that conftest.py can import tests.couchserver)."""
+"""Test suite (a package so that conftest.py can import tests.support.couchdb)."""

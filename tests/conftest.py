@@ -1,7 +1,7 @@
 """Test-suite wide fixtures, markers and guards.
 
 - CouchDB: ``couchdb_server`` (session), ``couch_db_name`` (function), ``require_real_couchdb``;
-  see tests/couchserver.py.
+  see tests/support/couchdb.py.
 - Markers come from fixtures: a test that uses ``couchdb_server`` (directly or through another
   fixture) gets ``couchdb``; a test marked ``couchdb3`` or using ``require_real_couchdb`` gets
   ``couchdb3`` + ``couchdb`` and is skipped unless the server is real Apache CouchDB.
@@ -19,7 +19,7 @@ import requests
 import requests.adapters
 import requests.utils
 
-from tests.couchserver import (  # noqa: F401  (fixtures are registered by being imported here)
+from tests.support.couchdb import (  # noqa: F401  (fixtures are registered by being imported here)
     LOOPBACK_HOSTS,
     couch_db_name,
     couchdb_server,
@@ -27,7 +27,7 @@ from tests.couchserver import (  # noqa: F401  (fixtures are registered by being
     pouchdb_start_seconds,
     require_real_couchdb,
 )
-from tests.gfal2fixtures import gfal2_module, tape_archive  # noqa: F401  (registers fixtures)
+from tests.support.gfal2 import gfal2_module, tape_archive  # noqa: F401  (registers fixtures)
 
 # The worker-side session runs on Python 3.9; modules that need a newer Python are not collected.
 collect_ignore = ["unit/test_packaging.py"] if sys.version_info < (3, 11) else []

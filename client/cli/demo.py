@@ -17,8 +17,8 @@ from typing import Any, Dict
 
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import ErrorCode
+from grid_lrt.shared.schema import TokenState
 from grid_lrt.shared.surl import path_of
-from grid_lrt.shared.token import TokenState
 
 from ..demodata import make_archive, make_sandbox
 from ..localserver import local_server

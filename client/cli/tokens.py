@@ -7,7 +7,7 @@ import logging
 from typing import Any, Dict, List
 
 from grid_lrt.shared.errors import UsageError
-from grid_lrt.shared.token import TokenState, reset_for_retry
+from grid_lrt.shared.schema import TokenState, reset_for_retry
 
 from .connect import add_connection_options, handler
 from .output import confirm, print_json, print_table

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from grid_lrt.shared.couch import CouchError, DocumentNotFoundError
-from grid_lrt.shared.token import TokenState, state_of
+from grid_lrt.shared.schema import TokenState, state_of
 
 from ..pool import TokenPool
 from .base import FileState

@@ -9,7 +9,7 @@ import pytest
 
 from grid_lrt.client.cli.main import main
 from grid_lrt.client.token import TokenHandler
-from tests.couchserver import CouchServer
+from tests.support.couchdb import CouchServer
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

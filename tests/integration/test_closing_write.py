@@ -24,10 +24,10 @@ from grid_lrt.launcher.signals import StopSignals
 from grid_lrt.launcher.storage import storage_for
 from grid_lrt.shared.couch import CouchDB, Document
 from grid_lrt.shared.lease import Worker
-from grid_lrt.shared.token import TokenState, new_token, state_of
+from grid_lrt.shared.schema import TokenState, new_token, state_of
 from grid_lrt.shared.tokendb import ensure_views, requeue_expired
-from tests.couchserver import CouchServer
-from tests.integration.helpers import couch
+from tests.support.couchdb import CouchServer
+from tests.support.helpers import couch
 
 pytestmark = pytest.mark.worker
 

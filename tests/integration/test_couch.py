@@ -15,8 +15,8 @@ from grid_lrt.shared.couch import (
     DocumentNotFoundError,
     split_credentials,
 )
-from tests.couchserver import CouchServer
-from tests.integration.helpers import couch
+from tests.support.couchdb import CouchServer
+from tests.support.helpers import couch
 
 pytestmark = pytest.mark.worker
 

@@ -16,10 +16,10 @@ from grid_lrt.client.pool import inline_attachment
 from grid_lrt.client.token import TokenHandler, TokenSet
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import ErrorCode
-from grid_lrt.shared.token import TokenState, new_token, state_of
-from tests.couchserver import CouchServer
-from tests.integration.helpers import couch
-from tests.integration.launcher_kit import (
+from grid_lrt.shared.schema import TokenState, new_token, state_of
+from tests.support.couchdb import CouchServer
+from tests.support.helpers import couch
+from tests.support.launcher_kit import (
     launcher_env,
     make_inputs,
     make_sandbox,

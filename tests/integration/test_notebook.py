@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from grid_lrt.shared.couch import CouchDB
-from tests.couchserver import CouchServer
+from tests.support.couchdb import CouchServer
 
 SCRIPT = Path(__file__).resolve().parents[1] / "notebook" / "testbed_3_4.py"
 

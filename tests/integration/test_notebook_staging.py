@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from grid_lrt.client.devtools.lta_simulator import LtaSimulator
-from grid_lrt.client.devtools.tape_archive import TapeArchive
 from grid_lrt.shared import surl
+from tests.support.tape_archive import TapeArchive
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,8 +13,8 @@ import pytest
 from grid_lrt.client.staging.base import FileState
 from grid_lrt.client.staging.release import release_staged, status_url
 from grid_lrt.client.token import TokenHandler, TokenSet
-from grid_lrt.shared.token import TokenState
-from tests.couchserver import CouchServer
+from grid_lrt.shared.schema import TokenState
+from tests.support.couchdb import CouchServer
 
 SARA = "srm://srm.grid.sara.nl:8443/pnfs/grid.sara.nl/data/lofar/ops/projects/x/1/L1_SB{:03d}_uv.MS_a.tar"
 

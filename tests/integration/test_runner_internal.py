@@ -21,10 +21,10 @@ from grid_lrt.launcher.storage import Storage
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import ErrorCode
 from grid_lrt.shared.lease import Worker
-from grid_lrt.shared.token import TokenState, new_token, state_of
+from grid_lrt.shared.schema import TokenState, new_token, state_of
 from grid_lrt.shared.tokendb import ensure_views, expired_ids
-from tests.couchserver import CouchServer
-from tests.integration.helpers import couch
+from tests.support.couchdb import CouchServer
+from tests.support.helpers import couch
 
 TYPE = "internal"
 

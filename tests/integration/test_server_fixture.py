@@ -1,7 +1,7 @@
 """The CouchDB test server is real and behaves the way our token-pool code relies on.
 
 Runs against whatever ``couchdb_server`` resolves to (COUCHDB_URL, Docker CouchDB 3, or
-pouchdb-server 4.2.0); see tests/couchserver.py.
+pouchdb-server 4.2.0); see tests/support/couchdb.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from tests.couchserver import REAL_COUCHDB_REASON, CouchServer
+from tests.support.couchdb import REAL_COUCHDB_REASON, CouchServer
 
 # ES5 only: CouchDB 3.0/3.1's SpiderMonkey 1.8.5 knows no const/arrow functions (reference §1.5.8).
 STATE_MAP = """function (doc) {

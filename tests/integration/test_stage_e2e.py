@@ -14,11 +14,11 @@ import pytest
 
 from grid_lrt.client.cli.main import main
 from grid_lrt.client.devtools.lta_simulator import LtaSimulator
-from grid_lrt.client.devtools.tape_archive import TapeArchive
 from grid_lrt.client.token import TokenHandler
 from grid_lrt.shared import surl
-from grid_lrt.shared.token import TokenState
-from tests.couchserver import CouchServer
+from grid_lrt.shared.schema import TokenState
+from tests.support.couchdb import CouchServer
+from tests.support.tape_archive import TapeArchive
 
 LINK = "srm://srm.grid.sara.nl:8443/pnfs/grid.sara.nl/data/lofar/ops/projects/lc2_038/229507/L229507_SB{:03d}_uv.dppp.MS_{:08x}.tar"
 

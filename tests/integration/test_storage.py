@@ -82,7 +82,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     Tests use their own sub-folder (see :func:`site`) and :func:`trusted` for the environment.
     """
     try:
-        from grid_lrt.client.devtools.tape_archive import TapeArchive, TapeArchiveError
+        from tests.support.tape_archive import TapeArchive, TapeArchiveError
     except ImportError as exc:  # pragma: no cover - depends on the environment
         if _in_ci():
             pytest.fail(f"CI=true but the tape archive cannot be imported: {exc}", pytrace=False)

@@ -12,8 +12,8 @@ import yaml
 from grid_lrt.client.token import TokenHandler
 from grid_lrt.shared.couch import CouchAuthError, DatabaseNotFoundError
 from grid_lrt.shared.errors import UsageError
-from grid_lrt.shared.token import TokenState
-from tests.couchserver import CouchServer
+from grid_lrt.shared.schema import TokenState
+from tests.support.couchdb import CouchServer
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from grid_lrt.client.token import TokenHandler, TokenSet
 from grid_lrt.shared.errors import ConfigError, UsageError
-from tests.couchserver import CouchServer
+from tests.support.couchdb import CouchServer
 
 CONFIG = Path(__file__).resolve().parents[2] / "client" / "data" / "sample" / "tutorial.cfg"
 

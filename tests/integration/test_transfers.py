@@ -1,6 +1,6 @@
 """Inputs and results over real https WebDAV servers on loopback, with gfal2 and without it.
 
-* ``tape_archive`` (client/devtools/tape_archive.py): https WebDAV with ``Want-Digest`` checksums
+* ``tape_archive`` (tests/support/tape_archive.py): https WebDAV with ``Want-Digest`` checksums
   and the WLCG Tape REST API; files under ``tape/`` are NEARLINE until staged. gfal2 reads the
   tape state from it; the builtin HttpStorage cannot (plain HTTP has no tape), so the tape
   tests run with gfal2 only.

@@ -9,9 +9,9 @@ import pytest
 
 from grid_lrt.shared import views
 from grid_lrt.shared.couch import CouchDB
-from grid_lrt.shared.token import TokenState, is_token, new_token, state_of
-from tests.couchserver import CouchServer
-from tests.integration.helpers import couch
+from grid_lrt.shared.schema import TokenState, is_token, new_token, state_of
+from tests.support.couchdb import CouchServer
+from tests.support.helpers import couch
 
 pytestmark = pytest.mark.worker
 
@@ -114,7 +114,7 @@ def test_leases_view_lists_exactly_the_leased_locked_tokens(db: CouchDB) -> None
     """``leases`` holds the locked tokens with a lease, keyed [type, lease_expires]; its key
     range up to ``now`` (``tokendb.expired_ids``) is exactly ``lease.lease_expired``."""
     from grid_lrt.shared.lease import lease_expired
-    from grid_lrt.shared.token import num
+    from grid_lrt.shared.schema import num
     from grid_lrt.shared.tokendb import expired_ids
 
     t0 = 1_700_000_000

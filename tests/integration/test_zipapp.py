@@ -34,8 +34,8 @@ from grid_lrt.client.launcher_build import (
 )
 from grid_lrt.client.token import TokenHandler, TokenSet
 from grid_lrt.shared.couch import CouchDB
-from tests.couchserver import CouchServer
-from tests.integration.launcher_kit import launcher_env, make_inputs, make_sandbox, marker_lines
+from tests.support.couchdb import CouchServer
+from tests.support.launcher_kit import launcher_env, make_inputs, make_sandbox, marker_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI") == "true"

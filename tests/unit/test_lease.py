@@ -18,7 +18,7 @@ from grid_lrt.shared.lease import (
     renew,
     requeue,
 )
-from grid_lrt.shared.token import TokenState, new_token, reset_for_retry, state_of
+from grid_lrt.shared.schema import TokenState, new_token, reset_for_retry, state_of
 
 pytestmark = pytest.mark.worker
 

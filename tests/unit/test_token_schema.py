@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grid_lrt.shared.token import (
+from grid_lrt.shared.schema import (
     DEFAULTS,
     TRANSITIONS,
     IllegalTransitionError,

@@ -2,7 +2,7 @@
 
 - ``gfal2_module``: the imported ``gfal2`` bindings; the test is skipped when they are missing,
   except under ``CI=true``, where a missing gfal2 fails the test.
-- ``tape_archive``: a started :class:`~grid_lrt.client.devtools.tape_archive.TapeArchive`
+- ``tape_archive``: a started :class:`~tests.support.tape_archive.TapeArchive`
   (https WebDAV + WLCG Tape REST on loopback, 1 s staging delay) over a temporary folder, with
   ``X509_CERT_DIR`` set so that gfal2 trusts it.
 """
@@ -41,7 +41,7 @@ def tape_archive(
 ) -> Iterator[Any]:
     """A running tape archive serving ``tmp_path / "archive"``; ``tape/`` starts NEARLINE."""
     try:
-        from grid_lrt.client.devtools.tape_archive import TapeArchive, TapeArchiveError
+        from tests.support.tape_archive import TapeArchive, TapeArchiveError
     except ImportError as exc:  # pragma: no cover - depends on the environment
         if _in_ci():
             pytest.fail(f"CI=true but the tape archive cannot be imported: {exc}", pytrace=False)

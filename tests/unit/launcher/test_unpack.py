@@ -14,7 +14,7 @@ from typing import List, Optional, Tuple
 
 import pytest
 
-from grid_lrt.launcher.archive import (
+from grid_lrt.launcher.unpack import (
     ArchiveError,
     ArchiveFormat,
     UnsafeArchiveError,

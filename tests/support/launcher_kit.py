@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from grid_lrt.shared.couch import CouchDB
-from tests.couchserver import CouchServer
+from tests.support.couchdb import CouchServer
 
 #: The test pipeline. Its behaviour comes from the token (MODE, via tokvar.cfg); it records
 #: every start and every completion in $MARKER so tests can count runs per token.
@@ -138,7 +138,7 @@ def outputs(db: CouchDB, ids: Sequence[str]) -> Dict[str, Any]:
 def token_doc(t_type: str, token_id: str, *, srm: str = "", **fields: Any) -> Dict[str, Any]:
     """A todo token of ``t_type`` with ``fields``; ``srm`` (when given) attached as srm.txt."""
     from grid_lrt.client.pool import inline_attachment
-    from grid_lrt.shared.token import new_token
+    from grid_lrt.shared.schema import new_token
 
     doc = new_token(t_type, token_id, dict(fields))
     if srm:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grid_lrt.shared.couch import CouchDB
-from tests.couchserver import CouchServer
+from tests.support.couchdb import CouchServer
 
 
 def couch(server: CouchServer, name: str) -> CouchDB:

@@ -44,7 +44,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "tests" / "docker-compose.yml"
 COUCH_TOOLS_DIR = ROOT / "tools" / "couch"
 POUCHDB_BIN = COUCH_TOOLS_DIR / "node_modules" / "pouchdb-server" / "bin" / "pouchdb-server"
