@@ -26,9 +26,10 @@ e.g. a placeholder from the sandbox). A name that is not one plain file name (em
 rewritten, because the pipeline finds the file by that name. A missing attachment is reported
 by ``fetch_attachment`` (the run loop raises 20 ``NO_DOWNLOAD_FILE``).
 
-An unreadable or invalid mapping (``tokvar.cfg`` or ``config.json``) ends the token with
-``-2`` ``SANDBOX_EMPTY``, GRID_LRT's code for "tokvar missing"; the message names the file
-and line.
+An unreadable or invalid mapping (``tokvar.cfg`` or ``config.json``), or a token value that
+cannot be exported (a NUL character), ends the token with 29 ``SANDBOX_VARIABLES_INVALID``
+(not GRID_LRT's -2, which says "sandbox downloaded but size 0 kB"); the message names the
+file and line.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ TOKVAR_FILE = "tokvar.cfg"
 _ATTACHMENTS = "_attachments"
 _V1_FIELDS = "_token_keys"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_INVALID = ErrorCode.SANDBOX_VARIABLES_INVALID
 
 
 def export_value(value: Any) -> str:
@@ -97,7 +99,7 @@ class _Exporter:
             value = ""
         if "\x00" in value:
             raise TokenFailure(
-                ErrorCode.SANDBOX_EMPTY,
+                _INVALID,
                 f"{where}: token field {field!r} holds a NUL character and cannot be "
                 f"exported as {var}",
             )
@@ -142,14 +144,14 @@ def _plain_file_name(name: str) -> bool:
 
 
 def _var_name(text: Any, where: str) -> str:
-    """``$VAR``, ``${VAR}`` or ``VAR`` → ``VAR``; anything else → TokenFailure (-2)."""
+    """``$VAR``, ``${VAR}`` or ``VAR`` → ``VAR``; anything else → TokenFailure (29)."""
     raw = text.strip() if isinstance(text, str) else ""
     name = raw[1:] if raw.startswith("$") else raw
     if name.startswith("{") and name.endswith("}"):
         name = name[1:-1]
     if not _NAME.match(name):
         raise TokenFailure(
-            ErrorCode.SANDBOX_EMPTY,
+            _INVALID,
             f"{where}: {text!r} is not an environment variable name ($NAME)",
             hint="variable names are letters, digits and '_', not starting with a digit",
         )
@@ -160,11 +162,11 @@ def _read_tokvar(path: Path) -> Mapping[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise TokenFailure(ErrorCode.SANDBOX_EMPTY, f"{path.name} cannot be read: {err}") from err
+        raise TokenFailure(_INVALID, f"{path.name} cannot be read: {err}") from err
     try:
         return loads(text, source=path.name)
     except MiniYamlError as err:
-        raise TokenFailure(ErrorCode.SANDBOX_EMPTY, err.message, hint=err.hint) from err
+        raise TokenFailure(_INVALID, err.message, hint=err.hint) from err
 
 
 def _apply_tokvar(exporter: _Exporter, path: Path) -> None:
@@ -177,15 +179,13 @@ def _apply_tokvar(exporter: _Exporter, path: Path) -> None:
             if value is None:
                 continue
             if not isinstance(value, Mapping):
-                raise TokenFailure(
-                    ErrorCode.SANDBOX_EMPTY, f"{where}: {_ATTACHMENTS} must be a mapping"
-                )
+                raise TokenFailure(_INVALID, f"{where}: {_ATTACHMENTS} must be a mapping")
             sub_lines: Mapping[str, int] = getattr(value, "lines", {})
             for name, target in value.items():
                 sub_where = f"{path.name}, line {sub_lines.get(name, '?')}"
                 if not isinstance(target, str) or not target:
                     raise TokenFailure(
-                        ErrorCode.SANDBOX_EMPTY,
+                        _INVALID,
                         f"{sub_where}: attachment {name!r} needs '$VAR' or a file name",
                     )
                 var = _var_name(target, sub_where) if "$" in target else None
@@ -193,7 +193,7 @@ def _apply_tokvar(exporter: _Exporter, path: Path) -> None:
             continue
         if not isinstance(value, str):
             raise TokenFailure(
-                ErrorCode.SANDBOX_EMPTY,
+                _INVALID,
                 f"{where}: token field {key!r} must map to '$VAR', not {type(value).__name__}",
             )
         exporter.field(key, _var_name(value, where), where)
@@ -208,14 +208,12 @@ def _config_variables(config: Any) -> Optional[Mapping[str, Any]]:
         try:
             config = json.loads(config)
         except ValueError as err:
-            raise TokenFailure(
-                ErrorCode.SANDBOX_EMPTY, f"{_CONFIG} is not valid JSON: {err}"
-            ) from err
+            raise TokenFailure(_INVALID, f"{_CONFIG} is not valid JSON: {err}") from err
     if not isinstance(config, Mapping):
-        raise TokenFailure(ErrorCode.SANDBOX_EMPTY, f"{_CONFIG} must be a JSON object")
+        raise TokenFailure(_INVALID, f"{_CONFIG} must be a JSON object")
     variables = config.get("variables")
     if variables is not None and not isinstance(variables, Mapping):
-        raise TokenFailure(ErrorCode.SANDBOX_EMPTY, f"{_CONFIG}: 'variables' must be an object")
+        raise TokenFailure(_INVALID, f"{_CONFIG}: 'variables' must be an object")
     return variables
 
 
@@ -230,16 +228,12 @@ def _apply_config(exporter: _Exporter, config: Any) -> None:
     for section in (_V1_FIELDS, _ATTACHMENTS):
         entries = variables.get(section) or {}
         if not isinstance(entries, Mapping):
-            raise TokenFailure(
-                ErrorCode.SANDBOX_EMPTY, f"{_CONFIG}: variables.{section} must be an object"
-            )
+            raise TokenFailure(_INVALID, f"{_CONFIG}: variables.{section} must be an object")
         for var_text, name in entries.items():
             entry = f"{_CONFIG}, variables.{section}.{var_text}"
             var = _var_name(var_text, entry)
             if not isinstance(name, str) or not name:
-                raise TokenFailure(
-                    ErrorCode.SANDBOX_EMPTY, f"{entry}: expected a field or attachment name"
-                )
+                raise TokenFailure(_INVALID, f"{entry}: expected a field or attachment name")
             if section == _V1_FIELDS:
                 exporter.field(name, var, entry)
             else:
@@ -262,9 +256,10 @@ def token_environment(
         Variable name → value, including ``TOKEN``, ``TOKEN_TYPE`` and ``JOBDIR``.
 
     Raises:
-        TokenFailure: -2 (``SANDBOX_EMPTY``) for an unreadable or invalid mapping, 26
-            (``SANDBOX_UNSAFE``) for an attachment name that is not a plain file name;
-            whatever ``fetch_attachment`` raises.
+        TokenFailure: 29 (``SANDBOX_VARIABLES_INVALID``) for an unreadable or invalid
+            mapping or a value that cannot be exported, 26 (``SANDBOX_UNSAFE``) for an
+            attachment name that is not a plain file name; whatever ``fetch_attachment``
+            raises.
     """
     exporter = _Exporter(token, jobdir, fetch_attachment)
     tokvar = jobdir / TOKVAR_FILE

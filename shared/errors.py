@@ -54,6 +54,7 @@ class ErrorCode(enum.IntEnum):
     SANDBOX_UNSAFE = 26
     DATA_LOST = 27
     SANDBOX_CHECKSUM_MISMATCH = 28
+    SANDBOX_VARIABLES_INVALID = 29
     NO_UPLOAD_FILES = 30
     UPLOAD_FAILED = 31
     UPLOAD_POOLS_FULL = 32
@@ -119,6 +120,10 @@ _INFO: Dict[ErrorCode, Tuple[str, bool]] = {
     ErrorCode.SANDBOX_UNSAFE: ("Sandbox refused: unsafe member path or link", False),
     ErrorCode.DATA_LOST: ("Input data lost or unavailable at the storage", False),
     ErrorCode.SANDBOX_CHECKSUM_MISMATCH: ("Sandbox checksum mismatch", True),
+    ErrorCode.SANDBOX_VARIABLES_INVALID: (
+        "Sandbox variable mapping (tokvar.cfg / config.json) invalid",
+        False,
+    ),
     ErrorCode.NO_UPLOAD_FILES: ("No files in uploads folder", False),
     ErrorCode.UPLOAD_FAILED: ("Upload fails", True),
     ErrorCode.UPLOAD_POOLS_FULL: ("Upload fails: pools full", True),

@@ -53,6 +53,17 @@ def test_new_codes_sit_in_unused_numbers_of_their_decade() -> None:
         assert 0 < code.value < 126, "126/127 belong to the shell, 128+N to signals"
     assert ErrorCode.TRANSFER_TOOL_MISSING == 13
     assert ErrorCode.CHECKSUM_MISMATCH == 24
+    assert ErrorCode.SANDBOX_VARIABLES_INVALID == 29
+
+
+def test_an_invalid_variable_mapping_has_its_own_code() -> None:
+    """-2 means an empty sandbox download (GRID_LRT's words); a bad tokvar.cfg is 29."""
+    invalid = ErrorCode.SANDBOX_VARIABLES_INVALID
+    assert invalid is not ErrorCode.SANDBOX_EMPTY
+    assert "tokvar.cfg" in invalid.description and "config.json" in invalid.description
+    assert not invalid.retryable  # the same sandbox and token fail the same way again
+    assert not invalid.documented_by_grid_lrt
+    assert ErrorCode.SANDBOX_EMPTY.description == "Sandbox downloaded but size 0 kB"
 
 
 def test_every_member_has_description_and_retryable_flag() -> None:

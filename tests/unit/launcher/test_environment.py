@@ -141,13 +141,13 @@ def test_fixed_variables_win(tmp_path: Path) -> None:
         ("_attachments:\n  a.txt: ''\n", 2, "needs '$VAR' or a file name"),
     ],
 )
-def test_bad_tokvar_is_minus_two_with_file_and_line(
+def test_bad_tokvar_is_code_29_with_file_and_line(
     tmp_path: Path, text: str, line: int, words: str
 ) -> None:
     (tmp_path / "tokvar.cfg").write_text(text)
     with pytest.raises(TokenFailure) as info:
         _env(TOKEN, tmp_path, Fetcher(ATTACHMENTS))
-    assert info.value.code is ErrorCode.SANDBOX_EMPTY
+    assert info.value.code is ErrorCode.SANDBOX_VARIABLES_INVALID
     assert f"tokvar.cfg, line {line}" in info.value.message
     assert words in info.value.message
 
@@ -156,12 +156,13 @@ def test_unreadable_tokvar(tmp_path: Path) -> None:
     (tmp_path / "tokvar.cfg").mkdir()
     with pytest.raises(TokenFailure) as info:
         _env(TOKEN, tmp_path, Fetcher({}))
-    assert info.value.code is ErrorCode.SANDBOX_EMPTY
+    assert info.value.code is ErrorCode.SANDBOX_VARIABLES_INVALID
     assert "tokvar.cfg cannot be read" in info.value.message
     (tmp_path / "tokvar.cfg").rmdir()
     (tmp_path / "tokvar.cfg").write_bytes(b"A: \xff\xfe\n")
-    with pytest.raises(TokenFailure, match="cannot be read"):
+    with pytest.raises(TokenFailure, match="cannot be read") as info:
         _env(TOKEN, tmp_path, Fetcher({}))
+    assert info.value.code is ErrorCode.SANDBOX_VARIABLES_INVALID
 
 
 def test_v1_config_json(tmp_path: Path) -> None:
@@ -213,7 +214,7 @@ def test_bad_v1_config(tmp_path: Path, config: Any, words: str) -> None:
     token = dict(TOKEN, **{"config.json": config})
     with pytest.raises(TokenFailure) as info:
         _env(token, tmp_path, Fetcher(ATTACHMENTS))
-    assert info.value.code is ErrorCode.SANDBOX_EMPTY
+    assert info.value.code is ErrorCode.SANDBOX_VARIABLES_INVALID
     assert "config.json" in info.value.message
     assert words in info.value.message
 
@@ -268,8 +269,9 @@ def test_missing_attachment_propagates_the_fetchers_failure(tmp_path: Path) -> N
 
 def test_nul_in_a_value_is_refused(tmp_path: Path) -> None:
     (tmp_path / "tokvar.cfg").write_text("bad: $BAD\n")
-    with pytest.raises(TokenFailure, match="NUL"):
+    with pytest.raises(TokenFailure, match="NUL") as info:
         _env(dict(TOKEN, bad="a\x00b"), tmp_path, Fetcher({}))
+    assert info.value.code is ErrorCode.SANDBOX_VARIABLES_INVALID
 
 
 # -- the YAML subset parser against PyYAML ---------------------------------------------------
