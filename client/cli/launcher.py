@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import re
 import tempfile
 from pathlib import Path
-from typing import Any, Optional, Tuple
+from typing import Any, Optional
 
 from grid_lrt.shared.errors import UsageError
 
-from ..launcher_build import (
-    WORKER_MIN_PYTHON,
-    BuildResult,
-    build_zipapp,
-    check_zipapp,
-    download_wheels,
-)
+from ..zipapp import WORKER_MIN_PYTHON, python_version
+from ..zipapp.build import BuildResult, build_zipapp, check_zipapp
+from ..zipapp.wheels import download_wheels
 from .output import print_json
 
 __all__ = ["register"]
@@ -69,7 +64,7 @@ def register(subparsers: Any) -> None:
     )
     build.add_argument(
         "--min-python",
-        type=_python_version,
+        type=python_version,
         default=WORKER_MIN_PYTHON,
         metavar="X.Y",
         help=f"oldest Python the zipapp must run on (default: {_FLOOR})",
@@ -82,13 +77,6 @@ def register(subparsers: Any) -> None:
     )
     build.add_argument("--json", action="store_true", help="print the result as JSON")
     build.set_defaults(func=cmd_build)
-
-
-def _python_version(text: str) -> Tuple[int, int]:
-    found = re.fullmatch(r"(\d+)\.(\d+)", text.strip())
-    if not found:
-        raise argparse.ArgumentTypeError(f"expected a Python version X.Y, got {text!r}")
-    return int(found.group(1)), int(found.group(2))
 
 
 def cmd_build(args: argparse.Namespace) -> int:

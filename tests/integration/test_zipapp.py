@@ -23,16 +23,11 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from grid_lrt.client.cli.main import main
-from grid_lrt.client.launcher_build import (
-    DEPENDENCIES,
-    WORKER_MIN_PYTHON,
-    BuildResult,
-    LauncherBuildError,
-    admits_python,
-    build_zipapp,
-    download_wheels,
-)
 from grid_lrt.client.token import TokenHandler, TokenSet
+from grid_lrt.client.zipapp import WORKER_MIN_PYTHON, LauncherBuildError
+from grid_lrt.client.zipapp.build import BuildResult, build_zipapp
+from grid_lrt.client.zipapp.dists import DEPENDENCIES, admits_python
+from grid_lrt.client.zipapp.wheels import download_wheels
 from grid_lrt.shared.couch import CouchDB
 from tests.support.couchdb import CouchServer
 from tests.support.launcher_kit import launcher_env, make_inputs, make_sandbox, marker_lines
