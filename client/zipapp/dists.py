@@ -14,14 +14,19 @@ and the zipapp's ``__main__`` silences the warning about it); otherwise the buil
 from __future__ import annotations
 
 import importlib.metadata
-import operator
 import re
 import sys
 import zipfile
 from dataclasses import dataclass, field
 from email.parser import Parser
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
+
+from packaging.markers import default_environment
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 
 from . import LauncherBuildError, dotted
 
@@ -34,6 +39,7 @@ __all__ = [
     "collect",
     "constant",
     "skipped",
+    "worker_environment",
 ]
 
 DEPENDENCIES: Tuple[str, ...] = ("requests", "urllib3", "idna", "certifi", "charset-normalizer")
@@ -49,16 +55,6 @@ _LICENSE = re.compile(r"^(LICEN[CS]E|COPYING|NOTICE|AUTHORS)", re.IGNORECASE)
 Loader = Callable[[], bytes]
 """Returns a file's bytes when the archive is written."""
 
-_COMPARE: Dict[str, Callable[[Any, Any], Any]] = {
-    "==": operator.eq,
-    "===": operator.eq,
-    "!=": operator.ne,
-    ">=": operator.ge,
-    "<=": operator.le,
-    ">": operator.gt,
-    "<": operator.lt,
-}
-
 
 @dataclass
 class Dist:
@@ -67,15 +63,12 @@ class Dist:
     name: str
     version: str
     requires_python: str
-    requires: List[str]
+    requires: List[Requirement]
+    """Requires-Dist entries (markers not yet evaluated)."""
     files: Dict[str, Loader] = field(default_factory=dict)
     """Every importable file (posix path from the archive root) → its bytes."""
     meta: Dict[str, Loader] = field(default_factory=dict)
     """dist-info METADATA and licence files."""
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def constant(data: bytes) -> Loader:
@@ -83,41 +76,30 @@ def constant(data: bytes) -> Loader:
     return lambda: data
 
 
-def _version_tuple(text: str) -> Tuple[int, ...]:
-    return tuple(int(part) for part in text.split("."))
-
-
-def _pad(version: Tuple[int, ...], length: int) -> Tuple[int, ...]:
-    return version + (0,) * (length - len(version))
-
-
-def _clause_admits(op: str, spec: str, python: Tuple[int, ...]) -> bool:
-    wildcard = spec.endswith(".*")
-    want = _version_tuple(spec[:-2] if wildcard else spec)
-    if wildcard or op == "~=":
-        prefix = want if wildcard else want[:-1]
-        match = _pad(python, len(prefix))[: len(prefix)] == prefix
-        if op == "~=":
-            return match and _pad(python, len(want)) >= want
-        return match if op == "==" else not match
-    size = max(len(want), len(python))
-    return bool(_COMPARE[op](_pad(python, size), _pad(want, size)))
-
-
 def admits_python(requires_python: str, python: Tuple[int, int]) -> bool:
     """Whether a ``Requires-Python`` specifier admits Python ``python`` (checked at ``X.Y.0``).
 
     Raises:
-        LauncherBuildError: the specifier is not a plain comma-separated version list.
+        LauncherBuildError: the specifier is not a PEP 440 version specifier.
     """
-    version = (*python, 0)
-    for clause in filter(None, (c.strip() for c in requires_python.split(","))):
-        found = re.fullmatch(r"(~=|===|==|!=|<=|>=|<|>)\s*(\d+(?:\.\d+)*(?:\.\*)?)", clause)
-        if not found:
-            raise LauncherBuildError(f"cannot read Requires-Python {requires_python!r}")
-        if not _clause_admits(found.group(1), found.group(2), version):
-            return False
-    return True
+    try:
+        specifier = SpecifierSet(requires_python)
+    except InvalidSpecifier as exc:
+        raise LauncherBuildError(f"cannot read Requires-Python {requires_python!r}") from exc
+    return specifier.contains(Version(f"{dotted(python)}.0"), prereleases=True)
+
+
+def worker_environment(python: Tuple[int, int]) -> Dict[str, str]:
+    """The PEP 508 marker environment of a worker running Python ``python`` (at ``X.Y.0``).
+
+    The platform entries are this machine's (a Linux login node, like the workers); no extra
+    is requested, so requirements of extras are not needed.
+    """
+    environment = {key: str(value) for key, value in default_environment().items()}
+    environment.update(
+        python_version=dotted(python), python_full_version=f"{dotted(python)}.0", extra=""
+    )
+    return environment
 
 
 def skipped(path: str) -> bool:
@@ -136,11 +118,16 @@ def _is_meta(relpath: str) -> bool:
     return inner == "METADATA" or inner.startswith("licenses/") or bool(_LICENSE.match(inner))
 
 
-def _dist_from_metadata(text: str) -> Dist:
+def _dist_from_metadata(text: str, where: str) -> Dist:
     meta = Parser().parsestr(text, headersonly=True)
-    requires = [r for r in meta.get_all("Requires-Dist") or [] if "extra" not in r]
+    try:
+        requires = [Requirement(r) for r in meta.get_all("Requires-Dist") or []]
+    except InvalidRequirement as exc:
+        raise LauncherBuildError(
+            f"{meta['Name']} ({where}): cannot read Requires-Dist: {exc}"
+        ) from exc
     return Dist(
-        name=_norm(meta["Name"]),
+        name=canonicalize_name(str(meta["Name"])),
         version=str(meta["Version"]),
         requires_python=str(meta.get("Requires-Python") or ""),
         requires=requires,
@@ -166,7 +153,8 @@ def _installed(name: str) -> Dist:
             f"{name} is not installed for {sys.executable}",
             hint="install grid-lrt with its dependencies, or build with --wheels DIR / --download",
         ) from exc
-    dist = _dist_from_metadata(found.read_text("METADATA") or "")
+    where = f"installed for {sys.executable}"
+    dist = _dist_from_metadata(found.read_text("METADATA") or "", where)
     for entry in found.files or ():
         path = Path(str(found.locate_file(entry)))
         _add_file(dist, entry.as_posix(), path.read_bytes)
@@ -178,13 +166,21 @@ def _installed(name: str) -> Dist:
     return dist
 
 
+def _wheel_of(path: Path) -> Optional[str]:
+    """The distribution a wheel file name names, or None for another file name."""
+    try:
+        return str(parse_wheel_filename(path.name)[0])
+    except InvalidWheelFilename:
+        return None
+
+
 def _from_wheels(folder: Path, name: str) -> Dist:
-    prefix = _norm(name).replace("-", "_")
-    wheels = [w for w in sorted(folder.glob("*.whl")) if _norm(w.name.split("-")[0]) == _norm(name)]
+    wanted = canonicalize_name(name)
+    wheels = [w for w in sorted(folder.glob("*.whl")) if _wheel_of(w) == wanted]
     if len(wheels) != 1:
         found = ", ".join(w.name for w in wheels) or "none"
         raise LauncherBuildError(
-            f"need exactly one {prefix} wheel in {folder}, found: {found}",
+            f"need exactly one {wanted.replace('-', '_')} wheel in {folder}, found: {found}",
             hint="keep one version of each distribution in the wheel folder",
         )
     with zipfile.ZipFile(wheels[0]) as archive:
@@ -192,7 +188,8 @@ def _from_wheels(folder: Path, name: str) -> Dist:
         metadata = [n for n in names if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
         if len(metadata) != 1:
             raise LauncherBuildError(f"{wheels[0].name} has no single dist-info/METADATA")
-        dist = _dist_from_metadata(archive.read(metadata[0]).decode("utf-8"))
+        text = archive.read(metadata[0]).decode("utf-8")
+        dist = _dist_from_metadata(text, f"in {wheels[0].name}")
         for member in names:
             _add_file(dist, member, constant(archive.read(member)))
     return dist
@@ -237,7 +234,7 @@ def collect(wheels: Optional[Path], min_python: Tuple[int, int]) -> Tuple[List[D
                 "or --wheels DIR, or raise the floor with --min-python",
             )
         missing = _strip_compiled(dist)
-        if missing and _norm(name) in _OPTIONAL:
+        if missing and canonicalize_name(name) in _OPTIONAL:
             omitted.append(dist.name)
             continue
         if missing:
@@ -247,14 +244,42 @@ def collect(wheels: Optional[Path], min_python: Tuple[int, int]) -> Tuple[List[D
                 hint="use a pure-Python (py3-none-any) wheel with --wheels DIR or --download",
             )
         dists.append(dist)
-    bundled = {d.name for d in dists} | set(omitted)
+    _check_requirements(dists, omitted, min_python)
+    return dists, omitted
+
+
+def _check_requirements(dists: List[Dist], omitted: List[str], python: Tuple[int, int]) -> None:
+    """Every requirement a worker on ``python`` needs is bundled in an admitted version.
+
+    Raises:
+        LauncherBuildError: a needed distribution is not bundled, or its version does not
+            satisfy the requirement.
+    """
+    environment = worker_environment(python)
+    versions = {d.name: d.version for d in dists}
     for dist in dists:
         for requirement in dist.requires:
-            needed = _norm(re.split(r"[\s;<>=!~\[(]", requirement, maxsplit=1)[0])
-            if needed not in bundled and ";" not in requirement:
+            if requirement.marker is not None and not requirement.marker.evaluate(environment):
+                continue
+            needed = canonicalize_name(requirement.name)
+            if needed in omitted:
+                continue
+            if needed not in versions:
                 raise LauncherBuildError(
                     f"{dist.name} {dist.version} requires {needed}, which the launcher does not "
                     "bundle",
                     hint="add it to grid_lrt.client.zipapp.dists.DEPENDENCIES",
                 )
-    return dists, omitted
+            if not _satisfies(requirement.specifier, versions[needed]):
+                raise LauncherBuildError(
+                    f"{dist.name} {dist.version} requires {requirement}, but the launcher would "
+                    f"bundle {needed} {versions[needed]}",
+                    hint="use matching versions (--download fetches a consistent set)",
+                )
+
+
+def _satisfies(specifier: SpecifierSet, version: str) -> bool:
+    try:
+        return specifier.contains(Version(version), prereleases=True)
+    except InvalidVersion:
+        return False

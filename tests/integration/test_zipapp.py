@@ -18,7 +18,7 @@ import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
@@ -249,34 +249,6 @@ def test_refuses_pythons_below_the_worker_floor(built: BuildResult, version: str
 
 
 # -- dependency rules ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("spec", "python", "admitted"),
-    [
-        ("", (3, 9), True),
-        (">=3.9", (3, 9), True),
-        (">=3.10", (3, 9), False),
-        (">=3.7, <4", (3, 9), True),
-        (">=3.9.1", (3, 9), False),
-        ("!=3.9.*,>=3.8", (3, 9), False),
-        ("!=3.0.*, !=3.1.*, >=2.7", (3, 9), True),
-        ("~=3.8", (3, 9), True),
-        ("~=3.10.0", (3, 9), False),
-        ("==3.*", (3, 12), True),
-        ("<3.9", (3, 9), False),
-    ],
-)
-def test_requires_python(spec: str, python: Tuple[int, int], admitted: bool) -> None:
-    assert admits_python(spec, python) is admitted
-
-
-def test_refuses_dependencies_too_new_for_the_floor(tmp_path: Path) -> None:
-    with pytest.raises(LauncherBuildError) as caught:
-        build_zipapp(tmp_path / "x.pyz", min_python=(3, 0))
-    assert "requires Python" in caught.value.message
-    assert "--download" in caught.value.hint
-    assert not (tmp_path / "x.pyz").exists()
 
 
 def _wheels_from_installed(folder: Path) -> Path:
