@@ -54,10 +54,10 @@ from grid_lrt.launcher.storage.base import (
     StorageError,
     UnsupportedSchemeError,
 )
-from grid_lrt.launcher.storage.common import redact, redact_url
 from grid_lrt.launcher.unpack import ArchiveError, UnsafeArchiveError, safe_extract
 from grid_lrt.shared import surl
 from grid_lrt.shared.errors import ErrorCode, UsageError
+from grid_lrt.shared.redact import redact, redact_url
 
 __all__ = ["ARCHIVE_SUFFIXES", "PROTOCOLS", "InputLink", "fetch_inputs", "parse_links"]
 

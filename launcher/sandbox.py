@@ -42,13 +42,14 @@ from typing import Any, Callable, Mapping, Optional
 from urllib.parse import unquote, urlsplit
 
 from grid_lrt.shared.errors import ErrorCode
+from grid_lrt.shared.redact import redact_url
 
 from .checksums import ChecksumFormatError, file_checksum, parse_checksum, same_checksum
 from .failure import TokenFailure
 from .sandbox_cache import SandboxCache
 from .storage import GFAL2_SCHEMES
 from .storage.base import Storage, StorageError, UnsupportedSchemeError
-from .storage.common import redact_url, scheme_of
+from .storage.common import scheme_of
 from .unpack import ArchiveError, UnsafeArchiveError, safe_extract
 
 __all__ = ["SANDBOX_DIR", "fetch_sandbox", "sandbox_url"]

@@ -50,9 +50,9 @@ from grid_lrt.launcher.storage.base import (
     StorageError,
     UnsupportedSchemeError,
 )
-from grid_lrt.launcher.storage.common import redact, redact_url
 from grid_lrt.launcher.templating import TemplateError, date_stamp, expand
 from grid_lrt.shared.errors import ErrorCode
+from grid_lrt.shared.redact import redact, redact_url
 
 __all__ = ["make_tarball", "output_files", "upload_results"]
 

@@ -33,6 +33,7 @@ from grid_lrt.client.staging.ltacreds import (
     get_staging_creds,
 )
 from grid_lrt.shared import surl as surlmod
+from grid_lrt.shared.redact import redact_url
 
 __all__ = [
     "DEFAULT_URL",
@@ -58,15 +59,6 @@ class LtaServiceError(StagingError):
 
 class LtaConnectionError(StagingError):
     """The LTA stager cannot be reached (DNS, refused connection, TLS, time-out)."""
-
-
-def redact_url(url: str) -> str:
-    """Return ``url`` without any ``user:password@`` part."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
 
 
 _STATUS_WORDS = (

@@ -32,9 +32,10 @@ from grid_lrt.launcher.storage.base import (
     StorageUnavailableError,
     UnsupportedSchemeError,
 )
-from grid_lrt.launcher.storage.common import redact_url, scheme_of
+from grid_lrt.launcher.storage.common import scheme_of
 from grid_lrt.launcher.storage.local import LocalStorage
 from grid_lrt.shared.errors import ConfigError
+from grid_lrt.shared.redact import redact_url
 
 __all__ = [
     "BUILTIN_SCHEMES",

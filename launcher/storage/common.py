@@ -1,4 +1,7 @@
-"""Helpers the storage adapters share: URL redaction, file URLs, errno → exception.
+"""Helpers the storage adapters share: file URLs, errno → exception, and URL redaction.
+
+``redact``/``redact_url`` live in :mod:`grid_lrt.shared.redact` (the login node uses them
+too) and are re-exported here for the adapters.
 
 Kept apart from ``base.py`` (the contract) so that every adapter maps an errno the same way:
 
@@ -17,10 +20,9 @@ anything else      StorageUnavailableError     StorageUnavailableError
 from __future__ import annotations
 
 import errno
-import re
 from pathlib import Path
 from typing import Dict, Type
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from grid_lrt.launcher.storage.base import (
     DestinationExistsError,
@@ -32,6 +34,7 @@ from grid_lrt.launcher.storage.base import (
     StorageUnavailableError,
     UnsupportedSchemeError,
 )
+from grid_lrt.shared.redact import redact, redact_url
 
 __all__ = [
     "error_for_errno",
@@ -40,8 +43,6 @@ __all__ = [
     "redact_url",
     "scheme_of",
 ]
-
-_CREDENTIALS = re.compile(r"(?<=//)[^/@\s]+@")
 
 _EDQUOT = getattr(errno, "EDQUOT", 122)
 _COMMON: Dict[int, Type[StorageError]] = {
@@ -53,20 +54,6 @@ _COMMON: Dict[int, Type[StorageError]] = {
     _EDQUOT: NoSpaceError,
 }
 _MISSING = (errno.ENOENT, errno.ENOTDIR)
-
-
-def redact_url(url: str) -> str:
-    """``url`` without its ``user:password@`` part (``https://***@host/...``)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
-
-
-def redact(text: str) -> str:
-    """``text`` (an error message) with every ``//user:password@`` in it replaced by ``//***@``."""
-    return _CREDENTIALS.sub("***@", text)
 
 
 def scheme_of(url: str) -> str:

@@ -35,14 +35,9 @@ from grid_lrt.launcher.storage.base import (
     SourceNotFoundError,
     StorageError,
 )
-from grid_lrt.launcher.storage.common import (
-    error_for_errno,
-    local_path,
-    redact,
-    redact_url,
-    scheme_of,
-)
+from grid_lrt.launcher.storage.common import error_for_errno, local_path, scheme_of
 from grid_lrt.launcher.storage.local import AtomicFile
+from grid_lrt.shared.redact import redact, redact_url
 
 __all__ = ["Gfal2Storage", "gfal_url"]
 

@@ -37,7 +37,7 @@ from grid_lrt.launcher.storage.base import (
     StorageError,
     StorageUnavailableError,
 )
-from grid_lrt.launcher.storage.common import error_for_errno, redact, redact_url
+from grid_lrt.launcher.storage.common import error_for_errno
 from grid_lrt.launcher.storage.httpsession import (
     DIGESTS,
     TRUST_HINT,
@@ -46,6 +46,7 @@ from grid_lrt.launcher.storage.httpsession import (
     trust_settings,
 )
 from grid_lrt.launcher.storage.local import AtomicFile
+from grid_lrt.shared.redact import redact, redact_url
 
 __all__ = ["HttpStorage", "http_url"]
 

@@ -22,7 +22,8 @@ from grid_lrt.launcher.storage.base import (
     SourceNotFoundError,
     StorageError,
 )
-from grid_lrt.launcher.storage.common import error_for_errno, local_path, redact_url
+from grid_lrt.launcher.storage.common import error_for_errno, local_path
+from grid_lrt.shared.redact import redact_url
 
 __all__ = ["AtomicFile", "LocalStorage"]
 
