@@ -1,54 +1,97 @@
-"""A local CouchDB-compatible server (pouchdb-server, in memory) for the demo and development.
+"""A local CouchDB-compatible server (pouchdb-server) for the demo, development and the tests.
 
 Never for production: pouchdb-server runs without CouchDB 3's ``_security`` defaults. It is
 found at ``$LRT_POUCHDB_SERVER``, in the source tree's ``tools/couch`` (installed by
 ``tools/install-pouchdb.sh``), or as ``pouchdb-server`` on ``PATH``; Node.js runs it.
+
+:func:`local_server` is the one place that starts it. ``lrt demo`` uses the defaults (in memory,
+a random admin password that never leaves this process); the test suite's fixture and the
+benchmarks (tests/support/pouchdb.py) add admin/admin, retries, and the stop-with-pytest
+options. This module also runs on Python 3.9: the worker-side test session starts its server
+through it.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import ctypes
+import functools
 import json
 import logging
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import requests
 
 from grid_lrt.shared.errors import LrtError
 
-__all__ = ["LocalServer", "find_pouchdb_server", "local_server"]
+__all__ = [
+    "TREE_POUCHDB_SERVER",
+    "LocalServer",
+    "LocalServerError",
+    "find_node",
+    "find_pouchdb_server",
+    "free_loopback_port",
+    "local_server",
+    "welcome_document",
+]
 
 log = logging.getLogger(__name__)
 
-_TREE_BIN = (
+#: Where ``tools/install-pouchdb.sh`` puts the entry point in a source tree (editable install).
+TREE_POUCHDB_SERVER = (
     Path(__file__).resolve().parents[1]
     / "tools/couch/node_modules/pouchdb-server/bin/pouchdb-server"
 )
 
+LOOPBACK = "127.0.0.1"
+START_TIMEOUT = 30.0  # seconds until the welcome document must answer
+STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
+CONSOLE = "server.out"  # pouchdb-server's stdout and stderr, in the working folder
+
+
+class LocalServerError(LrtError):
+    """The local server could not be started (it exited, did not answer, or had no place)."""
+
 
 @dataclass(frozen=True)
 class LocalServer:
-    """A running local server: its URL (no credentials) and admin login."""
+    """A running local server: its URL (no credentials), admin login and working folder.
+
+    ``workdir`` holds ``config.json``, the request log ``log.txt`` and the console output
+    ``server.out``; a temporary one is gone once the server has stopped.
+    """
 
     url: str
     user: str
     password: str = field(repr=False)
+    workdir: Path
+
+
+def find_node() -> str:
+    """The Node.js executable on ``PATH``, or a clear error saying how to install it."""
+    node = shutil.which("node")
+    if node is None:
+        raise LrtError("Node.js is not installed", hint="apt-get install nodejs npm")
+    return node
 
 
 def find_pouchdb_server() -> Path:
     """The pouchdb-server entry point, or a clear error saying how to install it."""
     candidates = [
         os.environ.get("LRT_POUCHDB_SERVER", ""),
-        str(_TREE_BIN),
+        str(TREE_POUCHDB_SERVER),
         shutil.which("pouchdb-server") or "",
     ]
     for candidate in candidates:
@@ -61,60 +104,176 @@ def find_pouchdb_server() -> Path:
     )
 
 
-def _free_port() -> int:
+def free_loopback_port() -> int:
+    """A TCP port that was free on 127.0.0.1 a moment ago (another process may take it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
 
 
-@contextlib.contextmanager
-def local_server(workdir: Optional[Path] = None, *, timeout: float = 30.0) -> Iterator[LocalServer]:
-    """Start pouchdb-server in memory on a free loopback port; stop it on exit.
+def welcome_document(url: str, timeout: float = 2.0) -> Optional[Dict[str, Any]]:
+    """GET ``url/`` and return the welcome JSON, or None if the server doesn't answer (yet).
 
-    The admin password is random and lives only in this process and the server's
-    ``config.json`` inside ``workdir`` (a fresh temporary folder by default).
+    Apache CouchDB answers ``{"couchdb": "Welcome", ...}``, pouchdb-server
+    ``{"express-pouchdb": "Welcome", ...}``.
     """
-    node = shutil.which("node")
-    if node is None:
-        raise LrtError("Node.js is not installed", hint="apt-get install nodejs npm")
-    entry = find_pouchdb_server()
+    try:
+        r = requests.get(url + "/", headers={"Accept": "application/json"}, timeout=timeout)
+    except requests.RequestException:
+        return None
+    if r.status_code != 200:
+        return None
+    try:
+        data = r.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@contextlib.contextmanager
+def local_server(
+    workdir: Optional[Path] = None,
+    *,
+    user: str = "admin",
+    password: Optional[str] = None,
+    data_dir: Optional[Path] = None,
+    node: Optional[str] = None,
+    entry: Optional[Path] = None,
+    timeout: float = START_TIMEOUT,
+    attempts: int = 1,
+    die_with_parent: bool = False,
+    stop_at_exit: bool = False,
+) -> Iterator[LocalServer]:
+    """Start pouchdb-server on a free loopback port with one admin; stop it on exit.
+
+    - ``workdir``: its working folder (config.json, log.txt, server.out); it must be empty or
+      new, because pouchdb-server would reuse the admins of an old config.json. Default: a fresh
+      temporary folder, removed afterwards.
+    - ``password``: the admin's; default a random one that lives only in this process and in
+      ``config.json`` (never in argv, logs or messages; the server hashes it at start-up).
+    - ``data_dir``: keep the databases in this folder (created if needed, reused if not empty)
+      instead of in memory.
+    - ``node``, ``entry``: Node.js and the pouchdb-server entry point; default
+      :func:`find_node` and :func:`find_pouchdb_server`.
+    - ``attempts``: starts with a new port when the server exits before answering (a port taken
+      between picking and binding makes it exit).
+    - ``die_with_parent`` (Linux): the kernel SIGTERMs the server when the thread that started
+      it dies, even by SIGKILL. Uses ``preexec_fn``: start it from the main thread.
+    - ``stop_at_exit``: stop the server at interpreter exit if this context is never left.
+
+    Raises :class:`~grid_lrt.shared.errors.LrtError` without Node.js or pouchdb-server, and
+    :class:`LocalServerError` when the server cannot be started.
+    """
+    node = node or find_node()
+    entry = entry or find_pouchdb_server()
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lrt-couch-")))
         workdir.mkdir(parents=True, exist_ok=True)
-        user, password = "admin", secrets.token_urlsafe(16)
-        (workdir / "config.json").write_text(json.dumps({"admins": {user: password}}), "utf-8")
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        with (workdir / "server.log").open("ab") as out:
-            proc = subprocess.Popen(
-                [node, "--unhandled-rejections=warn", str(entry), "--in-memory",
-                 "-p", str(port), "-o", "127.0.0.1", "-n"],
-                cwd=workdir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if proc.poll() is not None:
-                    raise LrtError(
-                        f"pouchdb-server exited with status {proc.returncode}; "
-                        f"see {workdir / 'server.log'}"
-                    )
-                try:
-                    requests.get(url, timeout=1).raise_for_status()
-                    break
-                except requests.RequestException:
-                    if time.monotonic() > deadline:
-                        raise LrtError(
-                            f"pouchdb-server did not answer on {url} within {timeout:.0f} s"
-                        ) from None
-                    time.sleep(0.1)
-            log.info("local pouchdb-server on %s (workdir %s)", url, workdir)
-            yield LocalServer(url, user, password)
-        finally:
-            proc.terminate()
+        if any(workdir.iterdir()):
+            raise LocalServerError(
+                f"pouchdb-server needs an empty working folder, {workdir} is not",
+                hint="give a new folder (an old config.json would bring back old admins)",
+            )
+        password = password if password is not None else secrets.token_urlsafe(16)
+        _write_config(workdir / "config.json", user, password)
+        storage = ["--in-memory"]
+        if data_dir is not None:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            storage = ["-d", str(data_dir.resolve())]
+        failures: List[str] = []
+        for _attempt in range(max(1, attempts)):
+            port = free_loopback_port()
+            url = f"http://{LOOPBACK}:{port}"
+            command = [node, "--unhandled-rejections=warn", str(entry), *storage,
+                       "-p", str(port), "-o", LOOPBACK, "-n"]  # fmt: skip
+            proc = _spawn(command, workdir, die_with_parent)
+            stopper = functools.partial(_stop, proc, 1.0)
+            if stop_at_exit:
+                atexit.register(stopper)  # safety net if this generator is never finalised
             try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                if not _answers(proc, url, timeout):
+                    raise LocalServerError(
+                        f"pouchdb-server did not answer on {url} within {timeout:.0f} s:\n"
+                        + _console_tail(workdir, password)
+                    )
+                if proc.poll() is None:
+                    log.info("local pouchdb-server on %s (workdir %s)", url, workdir)
+                    yield LocalServer(url, user, password, workdir)
+                    return
+                failures.append(
+                    f"pouchdb-server exited with status {proc.returncode}:\n"
+                    + _console_tail(workdir, password)
+                )
+            finally:
+                _stop(proc)
+                if stop_at_exit:
+                    atexit.unregister(stopper)
+        if len(failures) == 1:
+            raise LocalServerError(failures[0])
+        raise LocalServerError(
+            f"pouchdb-server did not start in {len(failures)} attempts; the last: {failures[-1]}"
+        )
+
+
+def _write_config(path: Path, user: str, password: str) -> None:
+    """config.json with the admin, readable by us only (the plain password is hashed at start)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"admins": {user: password}}, fh)
+
+
+def _spawn(command: List[str], workdir: Path, die_with_parent: bool) -> subprocess.Popen[bytes]:
+    preexec: Optional[Callable[[], None]] = None
+    if die_with_parent and sys.platform.startswith("linux"):
+        preexec = _die_with_parent
+    with (workdir / CONSOLE).open("ab") as out:
+        return subprocess.Popen(
+            command,
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=preexec,  # noqa: PLW1509 - documented: start from the main thread
+        )
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Ask Linux to SIGTERM the server when its parent dies without stopping it."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _answers(proc: subprocess.Popen[bytes], url: str, timeout: float) -> bool:
+    """Wait until the server answers or exits: True then, False when ``timeout`` runs out."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and welcome_document(url, 1.0) is None:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _stop(proc: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds; reaps the process."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=grace)
+
+
+def _console_tail(workdir: Path, password: str, lines: int = 20) -> str:
+    """The last lines of the server's console, the admin password masked (belt and braces)."""
+    try:
+        text = (workdir / CONSOLE).read_text(errors="replace")
+    except OSError:
+        return "(no console output)"
+    tail = "\n".join(text.splitlines()[-lines:]) or "(no console output)"
+    return tail.replace(password, "***") if password else tail
