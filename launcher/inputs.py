@@ -57,6 +57,7 @@ from grid_lrt.launcher.storage.base import (
 from grid_lrt.launcher.unpack import ArchiveError, UnsafeArchiveError, safe_extract
 from grid_lrt.shared import surl
 from grid_lrt.shared.errors import ErrorCode, UsageError
+from grid_lrt.shared.locality import Locality
 from grid_lrt.shared.redact import redact, redact_url
 
 __all__ = ["ARCHIVE_SUFFIXES", "PROTOCOLS", "InputLink", "fetch_inputs", "parse_links"]
@@ -71,9 +72,6 @@ PROTOCOLS = ("auto", "https", "srm")
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 #: How many files a "not staged"/"lost" message names.
 _SHOW = 3
-_ON_TAPE = frozenset({"NEARLINE"})
-_GONE = frozenset({"LOST", "UNAVAILABLE"})
-_FINE = frozenset({"ONLINE", "ONLINE_AND_NEARLINE"})
 _FINAL: Tuple[Tuple[Type[StorageError], ErrorCode], ...] = (  # errors not worth a retry
     (SourceNotFoundError, ErrorCode.DOWNLOAD_FAILED),
     (FileOnTapeError, ErrorCode.DATA_NOT_STAGED),
@@ -415,7 +413,9 @@ def _run_all(
 
 
 def _check_localities(links: List[InputLink], states: Sequence[Optional[str]]) -> None:
-    gone = [link for link, state in zip(links, states) if state in _GONE]
+    """Refuse gone files (27), then tape-only ones (22); an unknown word is only logged."""
+    known = [Locality.of(state) for state in states]
+    gone = [link for link, where in zip(links, known) if where is not None and where.gone]
     if gone:
         raise TokenFailure(
             ErrorCode.DATA_LOST,
@@ -423,7 +423,9 @@ def _check_localities(links: List[InputLink], states: Sequence[Optional[str]]) -
             f"{_names(gone)}",
             hint="ask the archive's helpdesk; the token cannot succeed until the data is back",
         )
-    on_tape = [link for link, state in zip(links, states) if state in _ON_TAPE]
+    on_tape = [
+        link for link, where in zip(links, known) if where is not None and where.only_on_tape
+    ]
     if on_tape:
         raise TokenFailure(
             ErrorCode.DATA_NOT_STAGED,
@@ -431,8 +433,8 @@ def _check_localities(links: List[InputLink], states: Sequence[Optional[str]]) -
             f"{_names(on_tape)}",
             hint=_STAGE_HINT,
         )
-    for link, state in zip(links, states):
-        if state is not None and state not in _FINE:
+    for link, state, where in zip(links, states, known):
+        if state is not None and (where is None or not where.on_disk):
             log.warning("input %s has tape state %s; trying to copy it", link.name, state)
 
 

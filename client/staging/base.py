@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Protocol, Sequence
 
 from grid_lrt.shared.errors import LrtError
+from grid_lrt.shared.locality import Locality
 
 __all__ = [
     "FileState",
@@ -58,25 +59,9 @@ class StageStatus(str, enum.Enum):
         return self not in (StageStatus.NEW, StageStatus.SCHEDULED, StageStatus.IN_PROGRESS)
 
 
-class FileState(str, enum.Enum):
-    """Locality of one file, as gfal2's ``user.status`` reports it."""
-
-    ONLINE = "ONLINE"
-    NEARLINE = "NEARLINE"
-    ONLINE_AND_NEARLINE = "ONLINE_AND_NEARLINE"
-    UNAVAILABLE = "UNAVAILABLE"
-    LOST = "LOST"
-    #: The check itself failed (no such file, no credentials, ...); see the error text.
-    ERROR = "ERROR"
-
-    @property
-    def on_disk(self) -> bool:
-        return self in (FileState.ONLINE, FileState.ONLINE_AND_NEARLINE)
-
-    @property
-    def gone(self) -> bool:
-        """The data cannot be staged (LOST or UNAVAILABLE)."""
-        return self in (FileState.LOST, FileState.UNAVAILABLE)
+#: Locality of one file, as gfal2's ``user.status`` reports it: the launcher's vocabulary too,
+#: so it is :class:`grid_lrt.shared.locality.Locality` itself (this name is the seed API's).
+FileState = Locality
 
 
 @dataclass

@@ -11,6 +11,7 @@ Works for every protocol gfal2 has a plugin for: ``srm://`` (dCache at the LTA s
                                    EAGAIN per file = still on tape, None = staged
     check_states(surls)       ──▶ getxattr(url, "user.status") for many files at once,
                                    one gfal2 context per worker thread
+                                   (grid_lrt.shared.locality.read_user_status, as the launcher)
 
 gfal2's ``GError`` never leaves this module: calls raise :class:`GfalError` (a
 :class:`~grid_lrt.client.staging.base.StagingError`), and :func:`check_states` reports each
@@ -28,6 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from grid_lrt.client.staging.base import FileState, StageRequest, StageStatus, StagingError
 from grid_lrt.shared.errors import LrtError
+from grid_lrt.shared.locality import read_user_status
 
 __all__ = [
     "GFAL2_INSTALL_HINT",
@@ -67,8 +69,6 @@ _PROXY_TEXT = re.compile(
     r"could not (load|find) .*(cert|key)",
     re.IGNORECASE,
 )
-#: gfal2's http plugin reports these localities as errors (ENOENT), not as a value.
-_GONE = re.compile(r"locality reported as (LOST|UNAVAILABLE)")
 _GRID_SCHEMES = ("srm:", "gsiftp:", "root:", "xroot:")
 
 
@@ -179,13 +179,13 @@ def check_states(
         if ctx is None:
             ctx = local.ctx = factory()
         try:
-            value = ctx.getxattr(url, "user.status")
+            value, error = read_user_status(ctx, url, gfal2.GError)
         except gfal2.GError as exc:
-            text = describe_error(url, exc)[0]
-            gone = _GONE.search(text)
-            return url, FileState(gone.group(1)) if gone else FileState.ERROR, text
-        state, error = _parse_state(str(value))
-        return url, state, error
+            return url, FileState.ERROR, describe_error(url, exc)[0]
+        if error is not None:  # LOST or UNAVAILABLE, told as an error: keep its text
+            return url, FileState(value), describe_error(url, error)[0]
+        state, problem = _parse_state(value)
+        return url, state, problem
 
     urls = list(surls)
     if not urls:

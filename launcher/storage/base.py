@@ -129,7 +129,9 @@ class Storage(Protocol):
         or None when the storage cannot tell (plain HTTP without ``Want-Digest``)."""
 
     def locality(self, url: str) -> Optional[str]:
-        """``ONLINE``, ``NEARLINE``, ``ONLINE_AND_NEARLINE``, ``LOST``, ``UNAVAILABLE``, or
+        """The storage's word for where the file is, upper case: normally a value of
+        :class:`~grid_lrt.shared.locality.Locality` (``ONLINE``, ``NEARLINE``,
+        ``ONLINE_AND_NEARLINE``, ``LOST``, ``UNAVAILABLE``), passed on as it is otherwise; or
         None when the storage has no notion of tape (plain files, plain HTTP)."""
 
     def makedirs(self, url: str) -> None:

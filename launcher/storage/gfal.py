@@ -37,6 +37,7 @@ from grid_lrt.launcher.storage.base import (
 )
 from grid_lrt.launcher.storage.common import error_for_errno, local_path, scheme_of
 from grid_lrt.launcher.storage.local import AtomicFile
+from grid_lrt.shared.locality import read_user_status
 from grid_lrt.shared.redact import redact, redact_url
 
 __all__ = ["Gfal2Storage", "gfal_url"]
@@ -57,7 +58,6 @@ _UNSUPPORTED = frozenset(
     }
 )
 _ON_TAPE = re.compile(r"NEARLINE|not (yet )?online|is on tape|SRM_FILE_UNAVAILABLE", re.IGNORECASE)
-_GONE = re.compile(r"locality reported as (LOST|UNAVAILABLE)")
 _NO_TAPE_API = re.compile(r"Tape REST API", re.IGNORECASE)
 _HTTP_409 = re.compile(r"\b409\b")
 _TRUST_ENV = ("X509_CERT_DIR", "X509_USER_PROXY")
@@ -279,33 +279,30 @@ class Gfal2Storage:
     def locality(self, url: str) -> Optional[str]:
         """``user.status``: ``ONLINE``, ``NEARLINE``, ``ONLINE_AND_NEARLINE``, ``LOST``...
 
-        None where the storage has no such attribute (local files: ENODATA; plain WebDAV without
-        the Tape REST API).
+        Read with :func:`grid_lrt.shared.locality.read_user_status` (as ``lrt stage`` does), in
+        upper case. None where the storage has no such attribute (local files: ENODATA; plain
+        WebDAV without the Tape REST API).
 
         Raises:
             SourceNotFoundError: ENOENT.
             StorageUnavailableError: Any other failure.
         """
         target = gfal_url(url)
+        gerror = self._module().GError
         try:
-            value = self._call(
-                lambda ctx: ctx.getxattr(target, "user.status"),
+            status = self._call(
+                lambda ctx: read_user_status(ctx, target, gerror),
                 url,
                 "no locality for",
                 writing=False,
             )
         except StorageError as exc:
-            cause = exc.__cause__
-            text = str(getattr(cause, "message", "") or "")
-            gone = _GONE.search(text)
-            if gone:
-                return gone.group(1)
+            text = str(getattr(exc.__cause__, "message", "") or "")
             code = _errno_of(exc)
             if code in _UNSUPPORTED or (code == errno.EINVAL and _NO_TAPE_API.search(text)):
                 return None
             raise
-        status = str(value or "").strip().upper()
-        return status or None
+        return status.value.upper() or None
 
     def makedirs(self, url: str) -> None:
         """Create the folder ``url`` and its parents (no error if it exists).

@@ -158,6 +158,29 @@ def test_lost_and_missing_files(tape_archive: Any) -> None:
     assert results[1][1] is FileState.ERROR and "no such file" in results[1][2]
 
 
+def test_client_and_launcher_read_the_same_user_status(tape_archive: Any) -> None:
+    """One reader (shared/locality.py) behind ``check_states`` and ``Gfal2Storage.locality``."""
+    from grid_lrt.launcher.storage import StorageError
+    from grid_lrt.launcher.storage.gfal import Gfal2Storage
+
+    urls = _write(tape_archive, "tape/L4_lost.tar", "tape/L4_SB000.tar", "disk/L4_SB001.tar")
+    urls.append("mock://h/L4_SB002.tar?user.status=UNAVAILABLE")
+    storage = Gfal2Storage()
+    checked = check_states(urls)
+    assert [state for _, state, _ in checked] == [
+        FileState.LOST,  # the http plugin reports it as an error: the client keeps its text
+        FileState.NEARLINE,
+        FileState.ONLINE,
+        FileState.UNAVAILABLE,
+    ]
+    assert "LOST" in checked[0][2] and [error for _, _, error in checked[1:]] == ["", "", ""]
+    assert [storage.locality(url) for url in urls] == [state for _, state, _ in checked]
+    missing = tape_archive.url("tape/nothing.tar")
+    assert check_states([missing])[0][1] is FileState.ERROR
+    with pytest.raises(StorageError, match="no such file"):  # no word: a failure, not None
+        storage.locality(missing)
+
+
 def test_state_all_main_on_https_links(tape_archive: Any, tmp_path: Path) -> None:
     urls = _write(tape_archive, "tape/L2_SB000.tar", "tape/L2_SB001.tar", "disk/L2_SB002.tar")
     tape_archive.make_online(["tape/L2_SB001.tar"])

@@ -357,6 +357,22 @@ def test_mock_online_files_are_copied(gfal2_store: StorageFor, tmp_path: Path, s
     assert path.stat().st_size == 4096
 
 
+@pytest.mark.parametrize(("state", "warned"), [("weird", True), ("ERROR", True), ("online", False)])
+def test_mock_other_tape_states_are_copied_with_a_warning(
+    gfal2_store: StorageFor,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    state: str,
+    warned: bool,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="grid_lrt.launcher.inputs")
+    text = f"mock://lta/L1/L1_SB000.dat?size=10&time=0&user.status={state}\n"
+    [path] = fetch_inputs(text, tmp_path / "Input", storage_for=gfal2_store)
+    assert path.stat().st_size == 10
+    warning = f"input L1_SB000.dat has tape state {state.upper()}; trying to copy it"
+    assert (warning in [r.getMessage() for r in caplog.records]) is warned
+
+
 def test_mock_nearline_files_are_22_before_any_copy(
     gfal2_store: StorageFor, tmp_path: Path
 ) -> None:
