@@ -35,6 +35,7 @@ Other links (``file://``, ``https://``, ``davs://``, ``gsiftp://`` of other host
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -59,6 +60,7 @@ from grid_lrt.shared import surl
 from grid_lrt.shared.errors import ErrorCode, UsageError
 from grid_lrt.shared.locality import Locality
 from grid_lrt.shared.redact import redact, redact_url
+from grid_lrt.shared.retry import Backoff, retrying
 
 __all__ = ["ARCHIVE_SUFFIXES", "PROTOCOLS", "InputLink", "fetch_inputs", "parse_links"]
 
@@ -336,44 +338,61 @@ class _Fetcher:
         storage = self.storage(link.url)
         dest = self.input_dir / link.name
         started = time.monotonic()
-        tries = corrupt = 0
-        while True:
-            if self.stop.is_set():
-                raise self._fail(ErrorCode.DOWNLOAD_FAILED, link, "cancelled")
-            try:
-                storage.download(link.url, dest)
-                self._verify(storage, link, dest)
-                break
-            except ChecksumMismatchError as exc:
-                corrupt += 1
-                dest.unlink(missing_ok=True)
-                if corrupt > 1:
-                    raise self._fail(
-                        ErrorCode.CHECKSUM_MISMATCH,
-                        link,
-                        f"{exc.message} (after a second copy)",
-                        "the file at the storage may be damaged; ask the archive to check it",
-                    ) from exc
-                log.warning("%s; copying it again", redact(exc.message))
-            except StorageError as exc:
-                final = next((code for cls, code in _FINAL if isinstance(exc, cls)), None)
-                if final is not None:
-                    hint = _STAGE_HINT if final is ErrorCode.DATA_NOT_STAGED else exc.hint
-                    raise self._fail(final, link, exc.message, hint) from exc
-                tries += 1
-                if not exc.transient or tries >= self.attempts:
-                    why = f"{exc.message} (attempt {tries} of {self.attempts})"
-                    raise self._fail(ErrorCode.DOWNLOAD_FAILED, link, why, exc.hint) from exc
-                delay = self.backoff * 2 ** (tries - 1)
-                log.warning(
-                    "copy of %s failed (%s); attempt %d of %d in %.1f s",
-                    link.name,
-                    redact(exc.message),
-                    tries + 1,
-                    self.attempts,
-                    delay,
-                )
-                self.pause(delay)
+        tries = 0
+        mismatched = False
+
+        def copy() -> None:
+            """One try. After the file's first checksum mismatch it is copied again at once:
+            a damaged copy, not a failing storage (no pause, not counted as a try)."""
+            nonlocal tries, mismatched
+            tries += 1
+            while True:
+                if self.stop.is_set():
+                    raise self._fail(ErrorCode.DOWNLOAD_FAILED, link, "cancelled")
+                try:
+                    storage.download(link.url, dest)
+                    self._verify(storage, link, dest)
+                    return
+                except ChecksumMismatchError as exc:
+                    dest.unlink(missing_ok=True)
+                    if mismatched:
+                        raise self._fail(
+                            ErrorCode.CHECKSUM_MISMATCH,
+                            link,
+                            f"{exc.message} (after a second copy)",
+                            "the file at the storage may be damaged; ask the archive to check it",
+                        ) from exc
+                    mismatched = True
+                    log.warning("%s; copying it again", redact(exc.message))
+
+        def note(exc: BaseException, failed: int, pause: float) -> None:
+            message = exc.message if isinstance(exc, StorageError) else str(exc)
+            log.warning(
+                "copy of %s failed (%s); attempt %d of %d in %.1f s",
+                link.name,
+                redact(message),
+                failed + 1,
+                self.attempts,
+                pause,
+            )
+
+        try:
+            retrying(
+                copy,
+                retry_on=StorageError,
+                when=lambda exc: isinstance(exc, StorageError) and exc.transient,
+                attempts=self.attempts,
+                backoff=Backoff(self.backoff, 2.0, math.inf),
+                on_retry=note,
+                sleep=self.pause,  # returns early once another file failed
+            )
+        except StorageError as exc:
+            final = next((code for cls, code in _FINAL if isinstance(exc, cls)), None)
+            if final is not None:
+                hint = _STAGE_HINT if final is ErrorCode.DATA_NOT_STAGED else exc.hint
+                raise self._fail(final, link, exc.message, hint) from exc
+            why = f"{exc.message} (attempt {tries} of {self.attempts})"
+            raise self._fail(ErrorCode.DOWNLOAD_FAILED, link, why, exc.hint) from exc
         size = dest.stat().st_size
         with self._lock:
             self.done += 1

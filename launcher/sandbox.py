@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import posixpath
 import stat
 import time
@@ -43,6 +44,7 @@ from urllib.parse import unquote, urlsplit
 
 from grid_lrt.shared.errors import ErrorCode
 from grid_lrt.shared.redact import redact_url
+from grid_lrt.shared.retry import Backoff, retrying
 
 from .checksums import ChecksumFormatError, file_checksum, parse_checksum, same_checksum
 from .failure import TokenFailure
@@ -124,26 +126,39 @@ def _download(
     backoff: float,
     sleep: Callable[[float], None],
 ) -> None:
+    """``storage.download`` with retries of transient errors; TokenFailure when it fails."""
     try:
         storage = storage_for(url)
     except StorageError as exc:
         raise _storage_failure(exc, url) from exc
-    for attempt in range(1, attempts + 1):
-        try:
-            storage.download(url, dest)
-            return
-        except StorageError as exc:
-            if not exc.transient or attempt == attempts:
-                raise _storage_failure(exc, url) from exc
-            delay = backoff * 2 ** (attempt - 1)
-            log.warning(
-                "sandbox download failed (attempt %d of %d), again in %.0f s: %s",
-                attempt,
-                attempts,
-                delay,
-                exc.message,
-            )
-            sleep(delay)
+    attempts = max(1, attempts)
+
+    def note(exc: BaseException, tries: int, pause: float) -> None:
+        message = exc.message if isinstance(exc, StorageError) else str(exc)
+        log.warning(
+            "sandbox download failed (attempt %d of %d), again in %.0f s: %s",
+            tries,
+            attempts,
+            pause,
+            message,
+        )
+
+    try:
+        retrying(
+            lambda: storage.download(url, dest),
+            retry_on=StorageError,
+            when=_transient,
+            attempts=attempts,
+            backoff=Backoff(backoff, 2.0, math.inf),
+            on_retry=note,
+            sleep=sleep,
+        )
+    except StorageError as exc:
+        raise _storage_failure(exc, url) from exc
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, StorageError) and exc.transient
 
 
 def _verify(path: Path, expected: Any, url: str) -> None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import math
 import re
 import tarfile
 import time
@@ -53,6 +54,7 @@ from grid_lrt.launcher.storage.base import (
 from grid_lrt.launcher.templating import TemplateError, date_stamp, expand
 from grid_lrt.shared.errors import ErrorCode
 from grid_lrt.shared.redact import redact, redact_url
+from grid_lrt.shared.retry import Backoff, retrying
 
 __all__ = ["make_tarball", "output_files", "upload_results"]
 
@@ -157,6 +159,14 @@ def _failure(exc: StorageError, what: str) -> TokenFailure:
     return TokenFailure(code, f"{what}: {redact(exc.message)}", hint=exc.hint)
 
 
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, StorageError) and exc.transient
+
+
+def _message(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, StorageError) else str(exc)
+
+
 class _Uploader:
     """Uploads with retries and verification for one ``upload_results`` call."""
 
@@ -224,33 +234,44 @@ class _Uploader:
     def _put(self, storage: Storage, src: Path, url: str, *, overwrite: bool) -> None:
         """``storage.upload`` with retries of transient errors."""
         tries = 0
-        while True:
+
+        def once() -> None:
+            nonlocal tries
+            tries += 1
             try:
                 storage.upload(src, url, overwrite=overwrite)
-                return
-            except DestinationExistsError as exc:
+            except DestinationExistsError:
                 # A try that timed out may have stored the file after all: that is success.
-                if tries and not self._mismatch(storage, src, url):
+                if tries > 1 and not self._mismatch(storage, src, url):
                     log.info("%s arrived during an earlier try", redact_url(url))
                     return
-                raise _failure(exc, f"cannot upload {src.name}") from exc
-            except (ParentMissingError, UnsupportedSchemeError) as exc:
-                raise _failure(exc, f"cannot upload {src.name}") from exc
-            except StorageError as exc:
-                tries += 1
-                if not exc.transient or tries >= self.attempts:
-                    what = f"cannot upload {src.name} (attempt {tries} of {self.attempts})"
-                    raise _failure(exc, what) from exc
-                delay = self.backoff * 2 ** (tries - 1)
-                log.warning(
-                    "upload of %s failed (%s); attempt %d of %d in %.1f s",
-                    src.name,
-                    redact(exc.message),
-                    tries + 1,
-                    self.attempts,
-                    delay,
-                )
-                self.sleep(delay)
+                raise
+
+        def note(exc: BaseException, failed: int, pause: float) -> None:
+            log.warning(
+                "upload of %s failed (%s); attempt %d of %d in %.1f s",
+                src.name,
+                redact(_message(exc)),
+                failed + 1,
+                self.attempts,
+                pause,
+            )
+
+        try:
+            retrying(
+                once,
+                retry_on=StorageError,
+                when=_transient,
+                attempts=self.attempts,
+                backoff=Backoff(self.backoff, 2.0, math.inf),
+                on_retry=note,
+                sleep=self.sleep,
+            )
+        except (DestinationExistsError, ParentMissingError, UnsupportedSchemeError) as exc:
+            raise _failure(exc, f"cannot upload {src.name}") from exc
+        except StorageError as exc:
+            what = f"cannot upload {src.name} (attempt {tries} of {self.attempts})"
+            raise _failure(exc, what) from exc
 
     def upload(self, storage: Storage, src: Path, url: str, *, overwrite: bool) -> None:
         """Upload ``src`` to ``url`` and verify it (one more upload on a mismatch)."""

@@ -20,6 +20,7 @@ Trust (always verified; ``X509_CERT_DIR``, ``REQUESTS_CA_BUNDLE``, ``X509_USER_P
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from pathlib import Path
@@ -47,6 +48,7 @@ from grid_lrt.launcher.storage.httpsession import (
 )
 from grid_lrt.launcher.storage.local import AtomicFile
 from grid_lrt.shared.redact import redact, redact_url
+from grid_lrt.shared.retry import Backoff, retrying
 
 __all__ = ["HttpStorage", "http_url"]
 
@@ -76,6 +78,10 @@ _HINTS: Dict[Type[StorageError], str] = {
     DestinationExistsError: "remove it, or upload with overwrite=True",
     DestinationNotAccessibleError: "check the credentials (grid proxy, token) for this location",
 }
+
+
+def _message(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, StorageError) else str(exc)
 
 
 def http_url(url: str) -> str:
@@ -174,17 +180,20 @@ class HttpStorage:
             ) from exc
 
     def _retrying(self, fn: Callable[[], T], what: str) -> T:
-        delay = self.backoff
-        for attempt in range(self.retries + 1):
-            try:
-                return fn()
-            except _TransientHttpError as exc:
-                if attempt >= self.retries:
-                    raise
-                log.info("%s failed (%s); retrying in %.1f s", what, exc.message, delay)
-                time.sleep(delay)
-                delay *= 2
-        raise AssertionError("unreachable")  # pragma: no cover
+        """``fn()``, tried ``retries`` more times after a transient failure (pauses doubling)."""
+
+        def note(exc: BaseException, tries: int, pause: float) -> None:
+            del tries
+            log.info("%s failed (%s); retrying in %.1f s", what, _message(exc), pause)
+
+        return retrying(
+            fn,
+            retry_on=_TransientHttpError,
+            attempts=self.retries + 1,
+            backoff=Backoff(self.backoff, 2.0, math.inf),
+            on_retry=note,
+            sleep=time.sleep,
+        )
 
     @staticmethod
     def _error(

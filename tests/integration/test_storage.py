@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import http.server
+import logging
 import os
 import socket
 import threading
@@ -508,13 +509,21 @@ def test_http_plain_server_has_no_checksum(web: Tuple[str, _WebServer], tmp_path
 
 
 @pytest.mark.worker
-def test_http_retries_a_503(web: Tuple[str, _WebServer], tmp_path: Path) -> None:
+def test_http_retries_a_503(
+    web: Tuple[str, _WebServer], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="grid_lrt.launcher.storage.http")
     base, server = web
     server.files["/a.bin"] = b"data"
     server.script["/a.bin"] = ["503", "502"]
     HttpStorage(retries=2, backoff=0.01).download(base + "/a.bin", tmp_path / "a.bin")
     assert (tmp_path / "a.bin").read_bytes() == b"data"
     assert server.seen.count(("GET", "/a.bin")) == 3
+    url = base + "/a.bin"
+    assert [r.getMessage() for r in caplog.records if r.name.endswith("storage.http")] == [
+        f"GET {url} failed (GET {url}: HTTP 503 Service Unavailable); retrying in 0.0 s",
+        f"GET {url} failed (GET {url}: HTTP 502 Bad Gateway); retrying in 0.0 s",
+    ]
     server.script["/a.bin"] = ["503", "503"]
     with pytest.raises(StorageUnavailableError, match="503"):
         HttpStorage(retries=1, backoff=0.01).download(base + "/a.bin", tmp_path / "b.bin")

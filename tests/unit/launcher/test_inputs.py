@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import tarfile
 import time
 from functools import partial
@@ -251,7 +252,10 @@ def test_missing_source_is_21_at_once(store: StorageFor, tmp_path: Path) -> None
 
 
 @pytest.mark.worker
-def test_persistent_transient_error_is_21_after_all_attempts(tmp_path: Path) -> None:
+def test_persistent_transient_error_is_21_after_all_attempts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="grid_lrt.launcher.inputs")
     sleeps: List[float] = []
     link = Path(EIO_SOURCE).as_uri()
     with pytest.raises(TokenFailure) as excinfo:
@@ -266,6 +270,11 @@ def test_persistent_transient_error_is_21_after_all_attempts(tmp_path: Path) -> 
     assert excinfo.value.code is ErrorCode.DOWNLOAD_FAILED
     assert "attempt 3 of 3" in excinfo.value.message
     assert sum(sleeps) == pytest.approx(1.0 + 2.0)  # exponential backoff
+    assert sleeps == [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]  # in slices, to notice a failing sibling
+    messages = [r.getMessage() for r in caplog.records if r.name == "grid_lrt.launcher.inputs"]
+    assert len(messages) == 2
+    for message, tail in zip(messages, ["attempt 2 of 3 in 1.0 s", "attempt 3 of 3 in 2.0 s"]):
+        assert re.fullmatch(rf"copy of mem failed \(.+\); {tail}", message), message
     assert not (tmp_path / "Input" / "mem").exists()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import tarfile
 import zipfile
 import zlib
@@ -165,7 +166,10 @@ def test_missing_sandbox_is_25(tmp_path: Path, store: StorageFor) -> None:
 
 
 @pytest.mark.worker
-def test_transient_errors_are_retried_then_25(tmp_path: Path) -> None:
+def test_transient_errors_are_retried_then_25(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="grid_lrt.launcher.sandbox")
     slept: List[float] = []
     jobdir = _jobdir(tmp_path)
     with pytest.raises(TokenFailure) as info:
@@ -174,6 +178,12 @@ def test_transient_errors_are_retried_then_25(tmp_path: Path) -> None:
     assert info.value.code is ErrorCode.SANDBOX_DOWNLOAD_FAILED
     assert slept == [2.0, 4.0]
     _assert_clean(jobdir)
+    messages = [r.getMessage() for r in caplog.records if r.name == "grid_lrt.launcher.sandbox"]
+    assert len(messages) == 2
+    for message, head in zip(
+        messages, ["attempt 1 of 3), again in 2 s", "attempt 2 of 3), again in 4 s"]
+    ):
+        assert message.startswith(f"sandbox download failed ({head}: "), message
 
 
 @pytest.mark.worker

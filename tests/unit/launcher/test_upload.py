@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import re
 import tarfile
 from datetime import datetime
 from functools import partial
@@ -251,7 +252,11 @@ def test_v1_missing_location_is_34(output: Path, tmp_path: Path, store: StorageF
 
 
 def test_v1_persistent_failure_is_31_after_retries(
-    output: Path, results: Path, store: StorageFor, tmp_path: Path
+    output: Path,
+    results: Path,
+    store: StorageFor,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # A folder stands where the tarball should go: replacing it fails on every try.
     (results / "res.tar" / "inside").mkdir(parents=True)
@@ -265,6 +270,10 @@ def test_v1_persistent_failure_is_31_after_retries(
     assert excinfo.value.code is ErrorCode.UPLOAD_FAILED
     assert "attempt 3 of 3" in excinfo.value.message
     assert sleeps == [1.0, 2.0]
+    retries = [r for r in caplog.records if r.name == "grid_lrt.launcher.upload"]
+    assert [r.levelname for r in retries] == ["WARNING", "WARNING"]
+    for record, tail in zip(retries, ["attempt 2 of 3 in 1.0 s", "attempt 3 of 3 in 2.0 s"]):
+        assert re.fullmatch(rf"upload of res\.tar failed \(.+\); {tail}", record.getMessage())
 
 
 @pytest.mark.worker
