@@ -46,28 +46,15 @@ def _link_gfal2(session: nox.Session) -> None:
 
 
 def _launcher_wheels(session: nox.Session) -> str:
-    """Wheels of requests & co. that still run on the worker floor (Python 3.9), for the zipapp.
+    """Wheels of what the zipapp bundles (requests & co., PyYAML) for the worker floor (3.9).
 
     The test venv's own requests may need a newer Python; `lrt launcher build --wheels` packs
-    these instead. Fetched once from the package index, like every other test dependency.
+    these instead. Fetched once from the package index, like every other test dependency, by
+    the project's own downloader (the one `lrt launcher build --download` uses); it does
+    nothing when the folder already holds one wheel of each bundled distribution.
     """
     folder = ROOT / ".nox" / "launcher-wheels-py39"
-    if not any(folder.glob("requests-*.whl")):
-        session.run(
-            "python",
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--only-binary=:all:",
-            "--python-version",
-            "3.9",
-            "--platform",
-            "any",
-            "--dest",
-            str(folder),
-            "requests",
-        )
+    session.run("python", "-m", "grid_lrt.client.zipapp.wheels", str(folder), "--if-incomplete")
     return str(folder)
 
 

@@ -19,13 +19,16 @@ __all__ = ["register"]
 _FLOOR = ".".join(map(str, WORKER_MIN_PYTHON))
 
 _DESCRIPTION = f"""\
-Build grid-lrt-launcher.pyz: grid_lrt.shared, grid_lrt.launcher and the pure-Python
-distributions requests needs, in one file that runs with a bare Python on the worker:
+Build grid-lrt-launcher.pyz: grid_lrt.shared, grid_lrt.launcher and the pure-Python code of
+what they import (requests and its dependencies, PyYAML), in one file that runs with a bare
+Python on the worker:
 
   python3 grid-lrt-launcher.pyz run TYPE
 
 The dependencies come from this Python's installed distributions, or from the wheels in
---wheels DIR; --download fetches pure-Python wheels for the worker's Python with pip first.
+--wheels DIR; --download fetches wheels for the worker's Python with pip first. Compiled
+modules are left out: PyYAML's C accelerator (it falls back to Python), charset_normalizer
+when it has no pure-Python code (requests works without it).
 Every bundled distribution must support --min-python (default {_FLOOR}, the worker floor).
 The same inputs give the same bytes.
 """
@@ -60,7 +63,7 @@ def register(subparsers: Any) -> None:
     build.add_argument(
         "--download",
         action="store_true",
-        help="pip download pure-Python wheels for --min-python first (needs the package index)",
+        help="pip download the wheels for --min-python first (needs the package index)",
     )
     build.add_argument(
         "--min-python",
@@ -107,6 +110,7 @@ def _report(result: BuildResult, check: Optional[str], *, as_json: bool) -> None
             "min_python": need,
             "bundled": result.bundled,
             "omitted": list(result.omitted),
+            "without_accelerator": list(result.without_accelerator),
             "source": result.source,
         }
         if check is not None:
@@ -119,6 +123,9 @@ def _report(result: BuildResult, check: Optional[str], *, as_json: bool) -> None
     print(f"sha256  {result.sha256}")
     print(f"python  >= {need}")
     print("bundles " + ", ".join(f"{k} {v}" for k, v in result.bundled.items()))
+    if result.without_accelerator:
+        names = ", ".join(result.without_accelerator)
+        print(f"pure    {names} (compiled accelerator left out; pure-Python fallback)")
     if result.omitted:
         print("omitted " + ", ".join(result.omitted) + " (compiled only; requests works without)")
     if check is not None:

@@ -1,5 +1,8 @@
 """Write the launcher zipapp: our two packages, the bundled distributions, a ``__main__``.
 
+Only Python files and data go in (no compiled module: :mod:`.dists` strips them), so one
+zipapp serves every worker platform.
+
 The archive is a plain zipapp (a shebang line, then a zip with ``__main__.py`` at its root)
 written with fixed timestamps and permissions in sorted order, so the same inputs give the same
 bytes. ``zipapp.create_archive`` is not used because it records each file's mtime and mode.
@@ -44,6 +47,8 @@ class BuildResult:
     """Optional distributions left out (compiled only)."""
     source: str = "installed"
     """``installed`` or the wheel folder used."""
+    without_accelerator: Tuple[str, ...] = ()
+    """Bundled distributions whose optional compiled accelerator was left out (PyYAML)."""
 
 
 def _our_packages() -> Dict[str, Loader]:
@@ -164,6 +169,7 @@ def build_zipapp(
         bundled={d.name: d.version for d in dists},
         omitted=tuple(omitted),
         source=str(wheels) if wheels else "installed",
+        without_accelerator=tuple(d.name for d in dists if d.accelerator_left_out),
     )
 
 

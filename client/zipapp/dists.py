@@ -6,9 +6,18 @@ admit the worker's oldest Python in its ``Requires-Python``: a client on 3.11 of
 releases (requests >= 2.33, urllib3 >= 2.7) that need 3.10, and a zipapp built from those
 fails on a 3.9 worker at ``import urllib3``.
 
-Compiled extension modules are left out. A package whose compiled modules have no pure-Python
-twin is left out when it is optional (charset_normalizer: requests then uses its own fallback,
-and the zipapp's ``__main__`` silences the warning about it); otherwise the build fails.
+Compiled extension modules are left out; what happens then depends on the distribution:
+
+* a compiled module with a pure-Python twin (``md.py`` next to ``md.cpython-*.so``): the twin
+  is used;
+* a compiled *accelerator* the package itself can do without (:data:`ACCELERATORS`: PyYAML's
+  ``yaml/_yaml``, whose absence makes ``yaml`` use its pure-Python loader): the distribution is
+  bundled without it, together with the shims that only re-export it (the top-level
+  ``_yaml``). PyPI has no pure-Python PyYAML wheel, so its platform wheel or its installed
+  copy is stripped this way;
+* a package whose compiled modules have neither is left out when it is optional
+  (charset_normalizer: requests then uses its own fallback, and the zipapp's ``__main__``
+  silences the warning about it); otherwise the build fails.
 """
 
 from __future__ import annotations
@@ -31,8 +40,10 @@ from packaging.version import InvalidVersion, Version
 from . import LauncherBuildError, dotted
 
 __all__ = [
+    "ACCELERATORS",
     "DEPENDENCIES",
     "EXTENSIONS",
+    "Accelerator",
     "Dist",
     "Loader",
     "admits_python",
@@ -42,8 +53,32 @@ __all__ = [
     "worker_environment",
 ]
 
-DEPENDENCIES: Tuple[str, ...] = ("requests", "urllib3", "idna", "certifi", "charset-normalizer")
-"""Distributions bundled in the zipapp: ``requests`` and what it requires."""
+DEPENDENCIES: Tuple[str, ...] = (
+    "requests",
+    "urllib3",
+    "idna",
+    "certifi",
+    "charset-normalizer",
+    "pyyaml",
+)
+"""Distributions bundled in the zipapp: ``requests`` and what it requires, and PyYAML
+(``tokvar.cfg``)."""
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """Compiled modules a distribution can do without: its package falls back to Python."""
+
+    modules: Tuple[str, ...]
+    """The compiled modules, as archive paths without the suffix (``yaml/_yaml``)."""
+    shims: Tuple[str, ...] = ()
+    """Top-level packages or modules that only re-export them (``_yaml``): left out too."""
+
+
+ACCELERATORS: Dict[str, Accelerator] = {
+    "pyyaml": Accelerator(modules=("yaml/_yaml",), shims=("_yaml",)),
+}
+"""Distribution → its optional compiled accelerator (bundled without it)."""
 
 EXTENSIONS = (".so", ".pyd", ".dylib")
 """File name endings of compiled modules (never bundled)."""
@@ -69,6 +104,8 @@ class Dist:
     """Every importable file (posix path from the archive root) → its bytes."""
     meta: Dict[str, Loader] = field(default_factory=dict)
     """dist-info METADATA and licence files."""
+    accelerator_left_out: bool = False
+    """Bundled without its compiled accelerator (:data:`ACCELERATORS`)."""
 
 
 def constant(data: bytes) -> Loader:
@@ -195,15 +232,35 @@ def _from_wheels(folder: Path, name: str) -> Dist:
     return dist
 
 
+def _module_base(path: str) -> str:
+    """``yaml/_yaml.cpython-39-x86_64-linux-gnu.so`` → ``yaml/_yaml``."""
+    folder, _, filename = path.rpartition("/")
+    module = filename.split(".", 1)[0]
+    return f"{folder}/{module}" if folder else module
+
+
+def _strip_accelerator(dist: Dist) -> None:
+    """Drop the distribution's optional accelerator and its shims (if it has one)."""
+    accelerator = ACCELERATORS.get(dist.name)
+    if accelerator is None:
+        return
+    for path in list(dist.files):
+        top = path.split("/", 1)[0]
+        shim = top in accelerator.shims or _module_base(path) in accelerator.shims
+        compiled = path.endswith(EXTENSIONS) and _module_base(path) in accelerator.modules
+        if shim or compiled:
+            del dist.files[path]
+            dist.accelerator_left_out = dist.accelerator_left_out or compiled
+
+
 def _strip_compiled(dist: Dist) -> List[str]:
     """Drop compiled modules; return those that have no pure-Python twin."""
+    _strip_accelerator(dist)
     missing = []
     for path in [p for p in dist.files if p.endswith(EXTENSIONS)]:
         del dist.files[path]
-        folder, _, filename = path.rpartition("/")
-        module = filename.split(".", 1)[0]
-        base = f"{folder}/{module}" if folder else module
-        if module.endswith("__mypyc"):
+        base = _module_base(path)
+        if base.endswith("__mypyc"):
             continue  # mypyc's runtime helper, used only by the compiled modules
         if f"{base}.py" not in dist.files and f"{base}/__init__.py" not in dist.files:
             missing.append(path)
@@ -230,7 +287,7 @@ def collect(wheels: Optional[Path], min_python: Tuple[int, int]) -> Tuple[List[D
             raise LauncherBuildError(
                 f"{dist.name} {dist.version} ({where}) requires Python {dist.requires_python}, "
                 f"but the launcher must run on Python {need}",
-                hint=f"build with --download (pure-Python wheels for Python {need}, via pip), "
+                hint=f"build with --download (wheels for Python {need}, via pip), "
                 "or --wheels DIR, or raise the floor with --min-python",
             )
         missing = _strip_compiled(dist)
@@ -241,7 +298,9 @@ def collect(wheels: Optional[Path], min_python: Tuple[int, int]) -> Tuple[List[D
             raise LauncherBuildError(
                 f"{dist.name} {dist.version} ({where}) ships compiled modules without a "
                 f"pure-Python version: {', '.join(missing)}",
-                hint="use a pure-Python (py3-none-any) wheel with --wheels DIR or --download",
+                hint="use a pure-Python (py3-none-any) wheel with --wheels DIR or --download, "
+                "or, if the package falls back to Python without them, list them in "
+                "grid_lrt.client.zipapp.dists.ACCELERATORS",
             )
         dists.append(dist)
     _check_requirements(dists, omitted, min_python)

@@ -1,85 +1,43 @@
-"""``lrt launcher build``: the zipapp runs in a fresh virtualenv with nothing of ours installed.
-
-The worker floor is Python 3.9 (``~/.pyenv/versions/3.9*``; required under ``CI=true``). The
-client's own ``requests``/``urllib3`` may need a newer Python, so the zipapp under test is built
-from wheels for 3.9: ``$LRT_LAUNCHER_WHEELS`` if set, else the installed distributions if they
-admit 3.9, else ``pip download`` (the package index, like the nox sessions' installs).
+"""``lrt launcher build``: the zipapp runs in a fresh virtualenv with nothing of ours installed,
+on the worker's Python (3.9); see tests/support/zipapp_kit.py for where its wheels come from.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, Optional
 
 import pytest
 
 from grid_lrt.client.cli.main import main
 from grid_lrt.client.token import TokenHandler, TokenSet
-from grid_lrt.client.zipapp import WORKER_MIN_PYTHON, LauncherBuildError
+from grid_lrt.client.zipapp import WORKER_MIN_PYTHON
 from grid_lrt.client.zipapp.build import BuildResult, build_zipapp
-from grid_lrt.client.zipapp.dists import DEPENDENCIES, admits_python
-from grid_lrt.client.zipapp.wheels import download_wheels
+from grid_lrt.client.zipapp.dists import DEPENDENCIES
 from grid_lrt.shared.couch import CouchDB
 from tests.support.couchdb import CouchServer
 from tests.support.launcher_kit import launcher_env, make_inputs, make_sandbox, marker_lines
+from tests.support.zipapp_kit import make_venv, pyenv, run
+from tests.support.zipapp_kit import worker_python as find_worker_python
+from tests.support.zipapp_kit import worker_wheels as find_worker_wheels
 
 ROOT = Path(__file__).resolve().parents[2]
-IN_CI = os.environ.get("CI") == "true"
 CURRENT = (sys.version_info.major, sys.version_info.minor)
 TEXT = "Grüße aus Dwingeloo, čeština, ελληνικά. " * 20
 
 
-def _pyenv(version: str) -> Optional[str]:
-    found = sorted((Path.home() / ".pyenv" / "versions").glob(f"{version}*/bin/python{version}"))
-    return str(found[-1]) if found else shutil.which(f"python{version}")
-
-
-def _run(args: List[str], env: Dict[str, str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        args, env=env, capture_output=True, text=True, timeout=60, check=False, **kwargs
-    )
-
-
 @pytest.fixture(scope="module")
-def worker_python() -> str:
-    found = _pyenv("3.9")
-    if found:
-        return found
-    if IN_CI:
-        pytest.fail("Python 3.9 (the worker floor) is missing: install it with pyenv")
-    return sys.executable
-
-
-def _installed_admit_floor() -> bool:
-    return all(
-        admits_python(importlib.metadata.metadata(n)["Requires-Python"] or "", WORKER_MIN_PYTHON)
-        for n in DEPENDENCIES
-    )
-
-
-@pytest.fixture(scope="module")
-def worker_wheels(tmp_path_factory: pytest.TempPathFactory) -> Optional[Path]:
-    """Wheels for the worker floor, or None when the installed distributions admit it."""
-    given = os.environ.get("LRT_LAUNCHER_WHEELS")
-    if given:
-        return Path(given)
-    if _installed_admit_floor():
-        return None
-    try:
-        return download_wheels(tmp_path_factory.mktemp("wheels"))
-    except LauncherBuildError as err:
-        if IN_CI:
-            pytest.fail(f"no wheels for Python 3.9: {err.message}")
-        pytest.skip(f"no wheels for Python 3.9 (set LRT_LAUNCHER_WHEELS): {err.message}")
+def worker_wheels() -> Optional[Path]:
+    return find_worker_wheels()
 
 
 @pytest.fixture(scope="module")
@@ -89,10 +47,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, worker_wheels: Optional[Path
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory, worker_python: str) -> Path:
-    folder = tmp_path_factory.mktemp("venv") / "v"
-    subprocess.run([worker_python, "-m", "venv", "--without-pip", str(folder)], check=True)
-    return folder
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_venv(tmp_path_factory.mktemp("venv") / "v", find_worker_python())
 
 
 @pytest.fixture
@@ -160,8 +116,14 @@ def test_archive_holds_worker_code_and_dependencies_only(built: BuildResult) -> 
         "urllib3/__init__.py",
         "idna/__init__.py",
         "certifi/cacert.pem",
+        "yaml/__init__.py",
+        "yaml/constructor.py",
     ):
         assert required in names
+    # PyYAML without its C accelerator and the top-level _yaml shim that re-exports it
+    assert not [n for n in names if n.startswith(("yaml/_yaml", "_yaml/"))]
+    assert [n for n in names if n.startswith("pyyaml-") and n.endswith(".dist-info/METADATA")]
+    assert built.without_accelerator == ("pyyaml",)
     # every module of the two packages, subpackages included
     for folder, package in (("launcher", "grid_lrt/launcher"), ("shared", "grid_lrt/shared")):
         for path in (ROOT / folder).rglob("*.py"):
@@ -179,23 +141,23 @@ def test_help_version_and_run_in_fresh_venv(
     built: BuildResult, venv: Path, bare_env: Dict[str, str]
 ) -> None:
     python = str(venv / "bin" / "python")
-    helped = _run([python, str(built.path), "--help"], bare_env)
+    helped = run([python, str(built.path), "--help"], bare_env)
     assert helped.returncode == 0, helped.stderr
     assert "run" in helped.stdout
     # through the shebang: /usr/bin/env python3 finds the venv's python3 first on PATH
-    direct = _run([str(built.path), "--help"], bare_env)
+    direct = run([str(built.path), "--help"], bare_env)
     assert direct.returncode == 0, direct.stderr
     assert direct.stdout == helped.stdout
-    as_module = _run(
+    as_module = run(
         [python, "-m", "grid_lrt.launcher", "--help"], {**bare_env, "PYTHONPATH": str(built.path)}
     )
     assert as_module.returncode == 0, as_module.stderr
 
-    version = _run([python, str(built.path), "--version"], bare_env)
+    version = run([python, str(built.path), "--version"], bare_env)
     assert version.returncode == 0, version.stderr
     assert importlib.metadata.version("grid-lrt") in version.stdout
 
-    ran = _run([python, str(built.path), "run", "sometype"], bare_env, cwd=bare_env["HOME"])
+    ran = run([python, str(built.path), "run", "sometype"], bare_env, cwd=bare_env["HOME"])
     assert ran.returncode == 1, ran.stderr  # no credentials: cannot work at all
     assert "PICAS_USR" in ran.stderr
     assert "Traceback" not in ran.stderr
@@ -222,16 +184,60 @@ r = requests.get({text_server!r}, timeout=10)
 print(r.status_code, r.apparent_encoding, r.content.decode(r.apparent_encoding) == {TEXT!r})
 """
     python = str(venv / "bin" / "python")
-    done = _run([python, "-W", "error", "-c", script], bare_env)
+    done = run([python, "-W", "error", "-c", script], bare_env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["client: absent", "200 utf-8 True"]
+
+
+TOKVAR = (
+    "# tokvar.cfg as GRID_LRT's yaml.dump wrote it (Python 2 tags, flow style)\n"
+    "!!python/unicode 'OBSID': !!python/unicode '$OBSID'\n"
+    "NUMSB: $NUMSB\n"
+    "_attachments: {srm.txt: $SRM}\n"
+)
+
+
+def test_reads_a_tokvar_cfg_with_the_bundled_pure_python_yaml(
+    built: BuildResult, venv: Path, bare_env: Dict[str, str], tmp_path: Path
+) -> None:
+    """The worker's Python, nothing installed: yaml comes from the zipapp, without libyaml."""
+    jobdir = tmp_path / "job"
+    jobdir.mkdir()
+    (jobdir / "tokvar.cfg").write_text(TOKVAR, encoding="utf-8")
+    script = f"""
+import json, pathlib, sys
+sys.path[:0] = [{str(built.path)!r}]
+import yaml
+assert yaml.__file__.startswith(sys.path[0]), yaml.__file__
+assert not yaml.__with_libyaml__
+from grid_lrt.launcher.environment import token_environment
+token = {{"_id": "L1_SB000", "type": "t", "OBSID": "L229507", "NUMSB": 10}}
+jobdir = pathlib.Path({str(jobdir)!r})
+env = token_environment(token, jobdir, fetch_attachment=lambda name: b"srm://x\\n")
+print(json.dumps([sys.version_info[:2], env], sort_keys=True))
+"""
+    python = str(venv / "bin" / "python")
+    done = run([python, "-W", "error", "-c", script], bare_env)
+    assert done.returncode == 0, done.stderr
+    version, env = json.loads(done.stdout)
+    if pyenv("3.9") is not None:
+        assert tuple(version) == WORKER_MIN_PYTHON  # the worker floor, not this interpreter
+    assert env == {
+        "OBSID": "L229507",
+        "NUMSB": "10",
+        "SRM": "srm.txt",
+        "TOKEN": "L1_SB000",
+        "TOKEN_TYPE": "t",
+        "JOBDIR": str(jobdir),
+    }
+    assert (jobdir / "srm.txt").read_bytes() == b"srm://x\n"
 
 
 def test_refuses_an_older_python_with_a_message(tmp_path: Path) -> None:
     # A floor above this interpreter: the installed distributions admit it, this Python does not.
     floor = (CURRENT[0], CURRENT[1] + 1)
     pyz = build_zipapp(tmp_path / "future.pyz", min_python=floor).path
-    done = _run([sys.executable, str(pyz), "--help"], {"PATH": "/usr/bin:/bin"})
+    done = run([sys.executable, str(pyz), "--help"], {"PATH": "/usr/bin:/bin"})
     assert done.returncode == 1
     assert f"needs Python {floor[0]}.{floor[1]} or newer" in done.stderr
     assert "Traceback" not in done.stderr
@@ -239,68 +245,13 @@ def test_refuses_an_older_python_with_a_message(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("version", ["2.7", "3.6", "3.8"])
 def test_refuses_pythons_below_the_worker_floor(built: BuildResult, version: str) -> None:
-    python = _pyenv(version)
+    python = pyenv(version)
     if python is None:
         pytest.skip(f"no python{version} here")
-    done = _run([python, str(built.path), "run", "x"], {"PATH": "/usr/bin:/bin"})
+    done = run([python, str(built.path), "run", "x"], {"PATH": "/usr/bin:/bin"})
     assert done.returncode == 1
     assert "needs Python 3.9 or newer" in done.stderr
     assert "Traceback" not in done.stderr
-
-
-# -- dependency rules ----------------------------------------------------------------------------
-
-
-def _wheels_from_installed(folder: Path) -> Path:
-    """Wheels of the installed dependencies (enough for the builder: files + METADATA)."""
-    folder.mkdir()
-    for name in DEPENDENCIES:
-        dist = importlib.metadata.distribution(name)
-        stem = f"{name.replace('-', '_')}-{dist.version}"
-        with zipfile.ZipFile(folder / f"{stem}-py3-none-any.whl", "w") as wheel:
-            for entry in dist.files or ():
-                if not entry.as_posix().startswith(".."):
-                    wheel.write(dist.locate_file(entry), entry.as_posix())  # type: ignore[arg-type]
-    return folder
-
-
-def _without_pure_md(source: Path, folder: Path) -> Path:
-    """A copy of the wheel folder whose charset_normalizer has only a compiled ``md``."""
-    shutil.copytree(source, folder)
-    (wheel,) = folder.glob("charset_normalizer-*.whl")
-    old = wheel.with_suffix(".old")
-    wheel.rename(old)
-    with zipfile.ZipFile(old) as src, zipfile.ZipFile(wheel, "w") as dst:
-        for item in src.infolist():
-            if item.filename != "charset_normalizer/md.py":
-                dst.writestr(item, src.read(item))
-        dst.writestr("charset_normalizer/md.cpython-39-x86_64-linux-gnu.so", b"\x7fELF")
-    old.unlink()
-    return folder
-
-
-def test_compiled_only_charset_normalizer_is_left_out_quietly(
-    worker_wheels: Optional[Path], tmp_path: Path, venv: Path, bare_env: Dict[str, str]
-) -> None:
-    source = worker_wheels or _wheels_from_installed(tmp_path / "installed")
-    result = build_zipapp(
-        tmp_path / "nocn.pyz", wheels=_without_pure_md(source, tmp_path / "wheels")
-    )
-    assert result.omitted == ("charset-normalizer",)
-    with zipfile.ZipFile(result.path) as archive:
-        assert not [n for n in archive.namelist() if n.startswith("charset_normalizer/")]
-        main_py = archive.read("__main__.py").decode()
-    preamble = main_py.split("from grid_lrt.launcher.cli import run")[0]
-    python = str(venv / "bin" / "python")
-    head = f"import sys\nsys.path[:0] = [{str(result.path)!r}]\n"
-    # requests alone warns (an error under -W error) ...
-    bare = _run([python, "-W", "error", "-c", head + "import requests"], bare_env)
-    assert bare.returncode != 0
-    assert "character detection dependency" in bare.stderr
-    # ... and the zipapp's __main__ preamble silences exactly that warning.
-    quiet = _run([python, "-W", "error", "-c", head + preamble + "import requests"], bare_env)
-    assert quiet.returncode == 0, quiet.stderr
-    assert quiet.stderr == ""
 
 
 # -- the command line ----------------------------------------------------------------------------

@@ -180,3 +180,79 @@ def test_two_versions_of_one_distribution_are_refused(tmp_path: Path) -> None:
         collect(folder, WORKER_MIN_PYTHON)
     assert "need exactly one idna wheel" in caught.value.message
     assert "idna-1.0-py3-none-any.whl, idna-2.0-py3-none-any.whl" in caught.value.message
+
+
+# -- compiled code -------------------------------------------------------------------------------
+
+SO = ".cpython-39-x86_64-linux-gnu.so"
+PYYAML_PLATFORM_WHEEL = {
+    "yaml/__init__.py": b"try:\n    from .cyaml import *\nexcept ImportError:\n    pass\n",
+    "yaml/cyaml.py": b"from yaml._yaml import CParser\n",
+    f"yaml/_yaml{SO}": b"\x7fELF",
+    "_yaml/__init__.py": b"from yaml._yaml import *\n",
+}
+
+
+def _replace(folder: Path, name: str, files: Dict[str, bytes], tag: str = "py3-none-any") -> None:
+    for old in folder.glob(f"{name.replace('-', '_')}-*.whl"):
+        old.unlink()
+    write_wheel(folder, name, files=files, tag=tag)
+
+
+def test_pyyaml_is_bundled_without_its_accelerator_and_shim(tmp_path: Path) -> None:
+    folder = wheel_folder(tmp_path / "w")
+    _replace(folder, "pyyaml", PYYAML_PLATFORM_WHEEL, tag="cp39-cp39-manylinux2014_x86_64")
+    dists, omitted = collect(folder, WORKER_MIN_PYTHON)
+    (pyyaml,) = [d for d in dists if d.name == "pyyaml"]
+    assert sorted(pyyaml.files) == ["yaml/__init__.py", "yaml/cyaml.py"]
+    assert pyyaml.accelerator_left_out
+    assert sorted(pyyaml.meta) == ["pyyaml-1.0.dist-info/LICENSE", "pyyaml-1.0.dist-info/METADATA"]
+    assert omitted == []
+    assert not any(d.accelerator_left_out for d in dists if d.name != "pyyaml")
+
+
+def test_a_pure_pyyaml_wheel_needs_no_stripping(tmp_path: Path) -> None:
+    dists, _ = collect(wheel_folder(tmp_path / "w"), WORKER_MIN_PYTHON)
+    (pyyaml,) = [d for d in dists if d.name == "pyyaml"]
+    assert not pyyaml.accelerator_left_out
+
+
+def test_only_the_listed_accelerator_is_optional(tmp_path: Path) -> None:
+    folder = wheel_folder(tmp_path / "w")
+    files = dict(PYYAML_PLATFORM_WHEEL, **{f"yaml/_speedups{SO}": b"\x7fELF"})
+    _replace(folder, "pyyaml", files)
+    with pytest.raises(LauncherBuildError) as caught:
+        collect(folder, WORKER_MIN_PYTHON)
+    assert f"without a pure-Python version: yaml/_speedups{SO}" in caught.value.message
+    assert "ACCELERATORS" in caught.value.hint
+
+
+def test_compiled_modules_with_a_pure_twin_are_dropped(tmp_path: Path) -> None:
+    folder = wheel_folder(tmp_path / "w")
+    files = {
+        "idna/__init__.py": b"",
+        "idna/core.py": b"X = 1\n",
+        f"idna/core{SO}": b"\x7fELF",
+        f"idna__mypyc{SO}": b"\x7fELF",
+    }
+    _replace(folder, "idna", files, tag="cp39-cp39-manylinux2014_x86_64")
+    dists, _ = collect(folder, WORKER_MIN_PYTHON)
+    (idna,) = [d for d in dists if d.name == "idna"]
+    assert sorted(idna.files) == ["idna/__init__.py", "idna/core.py"]
+    assert not idna.accelerator_left_out
+
+
+def test_compiled_only_optional_distribution_is_left_out_entirely(tmp_path: Path) -> None:
+    """Unlike PyYAML, a compiled-only charset_normalizer is not bundled at all."""
+    folder = wheel_folder(tmp_path / "w")
+    _replace(folder, "charset-normalizer", {f"charset_normalizer/md{SO}": b"\x7fELF"})
+    dists, omitted = collect(folder, WORKER_MIN_PYTHON)
+    assert omitted == ["charset-normalizer"]
+    assert "charset-normalizer" not in {d.name for d in dists}
+
+
+def test_compiled_only_required_distribution_fails_the_build(tmp_path: Path) -> None:
+    folder = wheel_folder(tmp_path / "w")
+    _replace(folder, "urllib3", {"urllib3/__init__.py": b"", f"urllib3/core{SO}": b"\x7fELF"})
+    with pytest.raises(LauncherBuildError, match=r"urllib3 1\.0 .* ships compiled modules"):
+        collect(folder, WORKER_MIN_PYTHON)
