@@ -371,7 +371,7 @@ def worker_main(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def own_pouchdb_server() -> Iterator[Tuple[Any, Path]]:
-    """pouchdb-server (``tests/support/couchdb.py``) in memory on a free loopback port.
+    """pouchdb-server (``tests/support/pouchdb.py``) in memory on a free loopback port.
 
     Yields ``(server, folder)``: a ``tests.support.couchdb.CouchServer`` (``url``, ``user``,
     ``password``) and the server's working folder, whose ``log.txt`` is its request log
@@ -380,7 +380,7 @@ def own_pouchdb_server() -> Iterator[Tuple[Any, Path]]:
     """
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from tests.support.couchdb import ensure_pouchdb_installed, pouchdb_server
+    from tests.support.pouchdb import ensure_pouchdb_installed, pouchdb_server
 
     node = shutil.which("node")
     if node is None:

@@ -8,7 +8,7 @@ Not a test: it prints figures. Run from the repository root with the project's P
     python bench/tokens.py --url http://admin:admin@127.0.0.1:5984 --json
 
 Without ``--url`` (or ``COUCHDB_URL``) it starts its own pouchdb-server in memory on a free
-loopback port (``tests/support/couchdb.pouchdb_server``). Only loopback servers are used. Every
+loopback port (``tests/support/pouchdb.pouchdb_server``). Only loopback servers are used. Every
 database it creates is named ``bench_<phase>_<hex>`` and deleted at the end.
 
 Phases (see bench/README.md for what each figure means and the targets):
@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # for tests.support.couchdb (the project itself is installed)
+    sys.path.insert(0, str(ROOT))  # for tests.support.pouchdb (the project itself is installed)
 
 import requests  # noqa: E402
 
@@ -219,7 +219,7 @@ def server_from_url(raw: str) -> Server:
 
 @contextlib.contextmanager
 def own_server() -> Iterator[Server]:
-    from tests.support.couchdb import ensure_pouchdb_installed, pouchdb_server
+    from tests.support.pouchdb import ensure_pouchdb_installed, pouchdb_server
 
     node = shutil.which("node")
     if node is None:

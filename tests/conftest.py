@@ -1,7 +1,7 @@
 """Test-suite wide fixtures, markers and guards.
 
 - CouchDB: ``couchdb_server`` (session), ``couch_db_name`` (function), ``require_real_couchdb``;
-  see tests/support/couchdb.py.
+  see tests/support/couchdb_fixtures.py.
 - Markers come from fixtures: a test that uses ``couchdb_server`` (directly or through another
   fixture) gets ``couchdb``; a test marked ``couchdb3`` or using ``require_real_couchdb`` gets
   ``couchdb3`` + ``couchdb`` and is skipped unless the server is real Apache CouchDB.
@@ -19,8 +19,8 @@ import requests
 import requests.adapters
 import requests.utils
 
-from tests.support.couchdb import (  # noqa: F401  (fixtures are registered by being imported here)
-    LOOPBACK_HOSTS,
+from tests.support.couchdb import LOOPBACK_HOSTS
+from tests.support.couchdb_fixtures import (  # noqa: F401  (fixtures are registered by being imported)
     couch_db_name,
     couchdb_server,
     docker_compose_file,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grid_lrt.client.cli.main import main
-from tests.support.couchdb import ensure_pouchdb_installed
+from tests.support.pouchdb import ensure_pouchdb_installed
 
 
 def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,7 +1,7 @@
 """The CouchDB test server is real and behaves the way our token-pool code relies on.
 
 Runs against whatever ``couchdb_server`` resolves to (COUCHDB_URL, Docker CouchDB 3, or
-pouchdb-server 4.2.0); see tests/support/couchdb.py.
+pouchdb-server 4.2.0); see tests/support/couchdb_fixtures.py.
 """
 
 from __future__ import annotations

@@ -9,17 +9,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
+from tests.support.helpers import in_ci
+
 __all__ = ["gfal2_module", "tape_archive"]
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +27,7 @@ def gfal2_module() -> Any:
     try:
         return load_gfal2()
     except GfalMissingError as exc:
-        if _in_ci():
+        if in_ci():
             pytest.fail(f"CI=true but {exc.message}: {exc.hint}", pytrace=False)
         pytest.skip(f"{exc.message} ({exc.hint})")
 
@@ -43,14 +40,14 @@ def tape_archive(
     try:
         from tests.support.tape_archive import TapeArchive, TapeArchiveError
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        if _in_ci():
+        if in_ci():
             pytest.fail(f"CI=true but the tape archive cannot be imported: {exc}", pytrace=False)
         pytest.skip(f"tape archive unavailable: {exc}")
     archive = TapeArchive(tmp_path / "archive", delay=1.0)
     try:
         archive.start()
     except TapeArchiveError as exc:
-        if _in_ci():
+        if in_ci():
             pytest.fail(f"CI=true but {exc.message}: {exc.hint}", pytrace=False)
         pytest.skip(f"{exc.message} ({exc.hint})")
     for name, value in archive.client_env.items():
