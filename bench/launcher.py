@@ -48,7 +48,8 @@ from picas_baseline import own_pouchdb_server, run_picas_baseline  # noqa: E402
 
 from grid_lrt.shared.couch import CouchDB  # noqa: E402
 from grid_lrt.shared.schema import new_token  # noqa: E402
-from grid_lrt.shared.tokendb import ensure_views, todo_ids  # noqa: E402
+from grid_lrt.shared.pool import CouchTokenPool  # noqa: E402
+from grid_lrt.shared.schema import TokenState  # noqa: E402
 from tests.support.launcher_kit import LAUNCHER, make_sandbox  # noqa: E402
 
 TYPE = "bench_noop"
@@ -158,7 +159,8 @@ def _make_tokens(db: CouchDB, sandbox: Path, tokens: int) -> None:
     results = db.bulk_docs(docs)
     if not all(row.get("ok") for row in results):
         raise RuntimeError(f"only {sum(1 for r in results if r.get('ok'))} of {tokens} tokens made")
-    if len(todo_ids(db, TYPE, tokens + 1)) != tokens:  # also builds the view index
+    todo = CouchTokenPool(db).ids(TYPE, TokenState.TODO, limit=tokens + 1)
+    if len(todo) != tokens:  # also builds the view index
         raise RuntimeError("the todo view does not list every token")
 
 
@@ -234,7 +236,7 @@ def run_ours(srv: Any, log: RequestLog, tokens: int, workers: int, work: Path) -
     db = CouchDB(srv.url, db_name, user=srv.user, password=srv.password)
     db.create()
     try:
-        ensure_views(db)
+        CouchTokenPool(db).ensure_views()
         _make_tokens(db, make_sandbox(work / "noop.tar.gz", {"master.sh": MASTER_SH}), tokens)
         server_pid = _server_pid(srv.url)
         offset, cpu0, srv0 = log.mark(), _children_cpu(), _cpu_seconds(server_pid)

@@ -46,8 +46,7 @@ if str(ROOT) not in sys.path:
 
 import requests  # noqa: E402
 
-from grid_lrt.client.token import TokenHandler  # noqa: E402
-from grid_lrt.client.tokenset import TokenSet  # noqa: E402
+from grid_lrt.client.token import TokenHandler, TokenSet  # noqa: E402
 from grid_lrt.shared import views  # noqa: E402
 from grid_lrt.shared.couch import CouchDB, split_credentials  # noqa: E402
 from grid_lrt.shared.schema import DEFAULTS, TokenState, make_token_id, new_token  # noqa: E402
@@ -62,7 +61,7 @@ DEFAULT_OVERVIEW = 100_000
 DEFAULT_TYPES = 20
 DEFAULT_PER_TYPE = 5_000
 DEFAULT_CAP_MIN = 30.0
-BATCH = 1000  # same as grid_lrt.client.pool.BATCH
+BATCH = 1000  # same as grid_lrt.shared.pool.bulk.BATCH
 ATTACHMENT_BYTES = 1024
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 

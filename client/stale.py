@@ -3,7 +3,7 @@
 Two kinds of stale token:
 
 * locked with a lease that expired (a grid-lrt launcher stopped renewing it): requeued exactly
-  as a launcher would do it (``tokendb.requeue_expired``: compare-and-swap, ``scrub_count + 1``,
+  as a launcher would do it (``TokenPool.requeue_expired``: compare-and-swap, ``scrub_count + 1``,
   error code 5 after ``max_scrub`` requeues, logs kept);
 * locked without a lease (GRID_LRT's or picas's launcher) for longer than ``older_than``
   seconds, by the age of ``lock`` (SURF's ``resetTokens.py <view> <hours>``).
@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, MutableMapping, Optional
 
 from grid_lrt.shared.lease import DEFAULT_MAX_SCRUB, requeue
+from grid_lrt.shared.pool import TokenPool
 from grid_lrt.shared.schema import TokenState, num, state_of
-from grid_lrt.shared.tokendb import expired_ids, requeue_expired
-
-from .pool import TokenPool
 
 __all__ = ["StaleReport", "find_stale", "reset_stale"]
 
@@ -58,8 +56,7 @@ def find_stale(
     pool: TokenPool, t_type: str, *, now: float, older_than: Optional[float] = None
 ) -> List[str]:
     """Ids that :func:`reset_stale` would take back (for ``--dry-run``)."""
-    pool.ensure_views()
-    ids = expired_ids(pool.db, t_type, now)
+    ids = pool.expired(t_type, now)
     if older_than is not None:
         locked = pool.ids(t_type, TokenState.LOCKED)
         ids += [d["_id"] for d in pool.docs(locked) if _aged(d, now - older_than)]
@@ -76,9 +73,8 @@ def reset_stale(
 ) -> StaleReport:
     """Requeue expired leases (and lease-less locks older than ``older_than`` seconds)."""
     moment = time.time() if now is None else now
-    pool.ensure_views()
     report = StaleReport()
-    report.expired = requeue_expired(pool.db, t_type, now=moment, default_max_scrub=max_scrub)
+    report.expired = pool.requeue_expired(t_type, now=moment, default_max_scrub=max_scrub)
     if older_than is not None:
         cutoff = moment - older_than
 

@@ -17,12 +17,12 @@ from typing import Callable, Counter, Optional
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.lease import Worker
-from grid_lrt.shared.tokendb import ensure_views
+from grid_lrt.shared.pool import CouchTokenPool
 
 from .claim import Claimer
 from .config import LauncherConfig
 from .jobid import detect_batch_job
-from .runner import TokenRun
+from .runner import RunOutcome, TokenRun
 from .sandbox_cache import SandboxCache
 from .session import TokenLostError, TokenSession
 from .signals import Interrupted, StopSignals
@@ -32,6 +32,10 @@ __all__ = ["Launcher"]
 
 log = logging.getLogger(__name__)
 
+#: Seconds a launcher's token writes keep retrying a server that does not answer; by then
+#: the lease (600 s by default) is close to running out and another launcher may take over.
+WRITE_PATIENCE = 300.0
+
 
 class Launcher:
     """Claims and runs tokens of ``config.token_type`` until none is left."""
@@ -40,13 +44,15 @@ class Launcher:
         self,
         config: LauncherConfig,
         *,
-        db: Optional[CouchDB] = None,
+        pool: Optional[CouchTokenPool] = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
-        self.db = db or CouchDB(
-            config.url, config.database, user=config.user, password=config.password
+        self.pool = pool or CouchTokenPool(
+            CouchDB(config.url, config.database, user=config.user, password=config.password),
+            patience=WRITE_PATIENCE,
         )
+        self.db = self.pool.db
         system, job_id = detect_batch_job()
         self.worker = Worker(socket.gethostname(), system, job_id)
         self.clock = clock
@@ -55,7 +61,7 @@ class Launcher:
         prefer = None if config.storage == "auto" else config.storage
         self._storage_for: Callable[[str], Storage] = lambda url: storage_for(url, prefer=prefer)
         self.claimer = Claimer(
-            self.db,
+            self.pool,
             config.token_type,
             worker=self.worker,
             lease=config.lease,
@@ -76,7 +82,7 @@ class Launcher:
     def run(self) -> int:
         """Process tokens; return the exit status."""
         self.db.info()  # fail early, with a message, when the server cannot be reached
-        ensure_views(self.db)
+        self.pool.ensure_views()
         log.info(
             "launcher for %s tokens on %s/%s as %s; transfers: %s",
             self.config.token_type,
@@ -122,16 +128,15 @@ class Launcher:
                 reason = self._should_stop(started, signals)
                 if reason:
                     return reason
-                claim = self.claimer.next(closing=finished.session if finished else None)
+                claim = self.claimer.next(carry=finished.session.closing if finished else None)
                 if finished is not None:
                     self._close(finished)  # unless the claim's request carried it
                     finished = None
                 if claim is None:
                     return "no todo tokens left"
-                session = TokenSession(self.db, claim, lease=self.config.lease)
+                session = TokenSession(self.pool, claim, lease=self.config.lease)
                 run = TokenRun(
                     self.config,
-                    self.db,
                     session,
                     signals,
                     self._storage_for,
@@ -141,9 +146,9 @@ class Launcher:
                 try:
                     outcome = run.run()
                 except Interrupted:
-                    self.outcomes["requeued"] += 1
+                    self.outcomes[RunOutcome.REQUEUED.value] += 1
                     raise
-                self.outcomes[outcome] += 1
+                self.outcomes[outcome.value] += 1
                 if session.closing_pending:
                     finished = run
                 if signals.signum is None:

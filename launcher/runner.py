@@ -26,6 +26,7 @@ sends it together with the lock of the next token (``loop.py``).
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
 import shutil
@@ -33,7 +34,6 @@ import signal
 import traceback
 from typing import Callable, Dict, Mapping, Optional
 
-from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import ErrorCode, LrtError
 
 from .config import LauncherConfig
@@ -53,8 +53,19 @@ __all__ = ["RunOutcome", "TokenRun"]
 
 log = logging.getLogger(__name__)
 
-#: How a run ended, for the launcher's summary.
-RunOutcome = str  # "done", "error", "requeued", "lost"
+
+class RunOutcome(str, enum.Enum):
+    """How a run ended, for the launcher's summary (the token itself says more)."""
+
+    DONE = "done"
+    """The pipeline succeeded and its results were uploaded: the token is done."""
+    ERROR = "error"
+    """The pipeline or the launcher failed: the token is in error with its code."""
+    REQUEUED = "requeued"
+    """Stopped by a signal: the token went back to todo (or to error, code 5)."""
+    LOST = "lost"
+    """The token was taken back meanwhile (lease lost): nothing was written."""
+
 
 _PLOT_SUFFIXES = (".png", ".fits")
 _MAX_PLOTS = 20
@@ -67,7 +78,6 @@ class TokenRun:
     def __init__(
         self,
         config: LauncherConfig,
-        db: CouchDB,
         session: TokenSession,
         signals: StopSignals,
         storage_for: Callable[[str], Storage],
@@ -80,7 +90,6 @@ class TokenRun:
         #: Leave the closing write of a finished token to the caller (the loop sends it with
         #: the next claim: ``TokenSession.finish(deferred=True)``).
         self.defer_close = defer_close
-        self.db = db
         self.session = session
         self.signals = signals
         self.storage_for = storage_for
@@ -103,7 +112,7 @@ class TokenRun:
             return self._run(self._heartbeat)
         except TokenLostError as exc:
             log.error("%s", exc.message)
-            return "lost"
+            return RunOutcome.LOST
         finally:
             if self.session.closing_pending:
                 self._heartbeat.keep_alone()
@@ -158,14 +167,14 @@ class TokenRun:
                 attachments=self._logs(),
                 deferred=self.defer_close,
             )
-            return "error"
+            return RunOutcome.ERROR
         except Interrupted as stop:
             return self._requeue(stop)
         except TokenLostError:
             raise
         except Exception as exc:  # noqa: BLE001 - a launcher bug must end in the token, not lost
             self._internal_error(exc)
-            return "error"
+            return RunOutcome.ERROR
 
     def _prepare(self) -> Dict[str, str]:
         """Sandbox, environment and inputs (interruptible: a signal stops a long download)."""
@@ -252,7 +261,7 @@ class TokenRun:
             log.warning(
                 "token %s: pipeline exited with %d", self.session.token_id, result.exit_status
             )
-            return "error"
+            return RunOutcome.ERROR
         doc = self.session.doc
         if doc.get("upload") or doc.get("RESULTS_DIR"):
             self.session.note_status("uploading_results")
@@ -272,7 +281,7 @@ class TokenRun:
             **fields,
         )
         log.info("token %s: done", self.session.token_id)
-        return "done"
+        return RunOutcome.DONE
 
     # -- endings -----------------------------------------------------------------------------
 

@@ -1,46 +1,35 @@
-"""Conflict-safe, fenced writes to the one token a launcher owns.
+"""The launcher's handle on the token it claimed: every write fenced, statuses coalesced.
 
-Every write goes through :meth:`TokenSession.update`: apply a change to the copy in hand and
-``PUT`` it with its ``_rev``. On a 409 (the heartbeat thread, the user, or another launcher
-wrote in between) it re-reads the token, checks that this launcher still owns it (locked, same
-``attempt``, same ``owner`` nonce; see ``shared/lease.py``) and re-applies the change. If the
-token was requeued or claimed by a newer attempt meanwhile, it raises :class:`TokenLostError`
-and writes nothing: a zombie launcher cannot overwrite a newer attempt.
+Every write goes through :meth:`TokenSession.update`: a change to the copy in hand, handed to
+the pool as a :class:`~grid_lrt.shared.pool.base.FencedWrite`. The pool writes it with
+compare-and-set and, when another writer got there first (the user, or another launcher),
+gives the fresh revision back to this session's fence: the token is still ours while it is
+locked with our ``attempt`` and ``owner`` nonce (``shared/lease.py``). If it was requeued or
+claimed by a newer attempt meanwhile, :class:`TokenLostError` is raised and nothing is
+written: a zombie launcher cannot overwrite a newer attempt. Revisions, conflicts and
+patience with a silent server are the pool's business, not this module's.
 
 Writes are serialised by a lock, so the heartbeat thread and the main thread never conflict
-with each other. A server that cannot be reached is retried with backoff for up to
-``patience`` seconds (by then the lease has run out and another launcher may take over). A
-write whose answer was lost and that is sent again meets its own revision (409): the re-read
-shows our own change already there, and that counts as written.
+with each other.
 
-The closing write (:meth:`TokenSession.finish`) may be *deferred*: the loop then sends it in
-the same ``_bulk_docs`` request as the lock of the next token (``claim.py``), one request
-instead of two. Each document of that request keeps its own compare-and-set; if the closing
-part conflicts, :meth:`TokenSession.close` writes it the usual way.
+The closing write (:meth:`TokenSession.finish`) may be *deferred*: it then waits as
+:attr:`TokenSession.closing` until the next claim carries it in the same request as the lock
+of the next token (``TokenPool.claim``), one request instead of two; what did not land that
+way is written by :meth:`TokenSession.close`.
 """
 
 from __future__ import annotations
 
-import base64
 import copy
-import functools
 import logging
 import threading
 import time
-from typing import Any, Callable, Dict, List, MutableMapping, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, MutableMapping, Optional, Tuple
 
-from grid_lrt.shared.couch import (
-    ConflictError,
-    CouchDB,
-    CouchUnreachableError,
-    Document,
-    DocumentNotFoundError,
-)
-from grid_lrt.shared.errors import LrtError
+from grid_lrt.shared.couch import Document
 from grid_lrt.shared.lease import finish, owns, renew, requeue, stamp
-from grid_lrt.shared.schema import TokenState, state_of
-
-from .claim import Claim
+from grid_lrt.shared.pool import Claim, TokenLostError, TokenPool
+from grid_lrt.shared.schema import TokenState, inline_attachment, state_of
 
 __all__ = ["Attachments", "TokenLostError", "TokenSession"]
 
@@ -50,17 +39,6 @@ Change = Callable[[MutableMapping[str, Any]], None]
 
 log = logging.getLogger(__name__)
 
-_T = TypeVar("_T")
-_ROUNDS = 8
-
-
-def _same_change(stored: MutableMapping[str, Any], written: MutableMapping[str, Any]) -> bool:
-    """True when ``stored`` holds exactly the fields of ``written`` (attachments aside)."""
-    skip = ("_rev", "_attachments")
-    return {k: v for k, v in stored.items() if k not in skip} == {
-        k: v for k, v in written.items() if k not in skip
-    } and set(stored.get("_attachments") or {}) == set(written.get("_attachments") or {})
-
 
 def _inline(doc: MutableMapping[str, Any], attachments: Optional[Attachments]) -> None:
     """Add attachments to the document itself (base64), next to the stubs of the others."""
@@ -69,15 +47,29 @@ def _inline(doc: MutableMapping[str, Any], attachments: Optional[Attachments]) -
     stubs = doc.get("_attachments")
     merged: Dict[str, Any] = dict(stubs) if isinstance(stubs, dict) else {}
     for name, (data, content_type) in attachments.items():
-        merged[name] = {
-            "content_type": content_type,
-            "data": base64.b64encode(data).decode("ascii"),
-        }
+        merged[name] = inline_attachment(data, content_type)
     doc["_attachments"] = merged
 
 
-class TokenLostError(LrtError):
-    """The token is no longer ours (requeued after a lost lease, reclaimed, or deleted)."""
+class _Write:
+    """One change of a session, as the pool writes it (a ``FencedWrite``)."""
+
+    def __init__(self, session: TokenSession, change: Change) -> None:
+        self.session = session
+        self.change = change
+
+    @property
+    def token_id(self) -> str:
+        return self.session.token_id
+
+    def prepared(self) -> Document:
+        return self.session._prepared(self.change)
+
+    def rebase(self, stored: Document) -> None:
+        self.session._rebase(stored)
+
+    def landed(self, doc: Document) -> None:
+        self.session._landed(doc, self)
 
 
 class TokenSession:
@@ -85,26 +77,23 @@ class TokenSession:
 
     def __init__(
         self,
-        db: CouchDB,
+        pool: TokenPool,
         claim: Claim,
         *,
         lease: float,
-        patience: float = 300.0,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.db = db
+        self.pool = pool
         self.token_id = claim.token_id
         self.attempt = claim.attempt
         self.owner = claim.owner
         self.lease = lease
-        self.patience = patience
         self.clock = clock
-        self.sleep = sleep
         self._doc: Document = claim.doc
         self._lock = threading.RLock()
         self._pending: List[Tuple[str, float]] = []
-        self._closing: Optional[Change] = None
+        self.closing: Optional[_Write] = None
+        """The deferred closing write, until it has landed (for the next claim to carry)."""
 
     @property
     def doc(self) -> Dict[str, Any]:
@@ -114,99 +103,63 @@ class TokenSession:
 
     # -- the one write path ------------------------------------------------------------------
 
-    def _fresh(self) -> Document:
-        try:
-            return self.db.get(self.token_id)
-        except DocumentNotFoundError:
-            raise TokenLostError(f"token {self.token_id} was deleted while it ran") from None
-
-    def _ours(self, fresh: Document) -> Document:
-        if not owns(fresh, self.attempt, self.owner):
+    def _ours(self, stored: Document) -> Document:
+        if not owns(stored, self.attempt, self.owner):
             raise TokenLostError(
                 f"token {self.token_id} is no longer ours: it was requeued or claimed again "
-                f"(attempt now {fresh.get('attempt')}, ours {self.attempt}); dropping this run"
+                f"(attempt now {stored.get('attempt')}, ours {self.attempt}); dropping this run"
             )
-        return fresh
-
-    def _reread(self) -> Document:
-        return self._ours(self._fresh())
-
-    def _patiently(self, action: Callable[[], _T]) -> _T:
-        deadline = self.clock() + self.patience
-        pause = 1.0
-        while True:
-            try:
-                return action()
-            except CouchUnreachableError as exc:
-                if self.clock() + pause > deadline:
-                    raise
-                log.warning("%s; retrying in %.0f s", exc.message, pause)
-                self.sleep(pause)
-                pause = min(pause * 2, 60.0)
+        return stored
 
     def _prepared(self, change: Change) -> Document:
-        doc = Document(copy.deepcopy(dict(self._doc)))
-        for status, moment in self._pending:
-            stamp(doc, status, moment)
-        change(doc)
-        return doc
+        with self._lock:
+            doc = Document(copy.deepcopy(dict(self._doc)))
+            for status, moment in self._pending:
+                stamp(doc, status, moment)
+            change(doc)
+            return doc
 
-    def _landed(self, doc: Document) -> None:
-        self._doc = doc
-        self._pending.clear()
+    def _rebase(self, stored: Document) -> None:
+        with self._lock:
+            self._doc = self._ours(stored)
+
+    def _landed(self, doc: Document, write: _Write) -> None:
+        with self._lock:
+            self._doc = doc
+            self._pending.clear()
+            if self.closing is write:
+                self.closing = None
 
     def update(self, change: Change) -> None:
         """Apply ``change`` to the token and save it, conflict-safe and fenced.
 
         Raises:
             TokenLostError: another attempt owns the token now; nothing was written.
+            WriteAbandonedError: the token kept changing under us.
         """
         with self._lock:
-            for _ in range(_ROUNDS):
-                doc = self._prepared(change)
-                try:
-                    self._patiently(functools.partial(self.db.save, doc))
-                except ConflictError:
-                    fresh = self._patiently(self._fresh)
-                    if _same_change(fresh, doc):  # our own write, its answer lost: it landed
-                        doc["_rev"] = fresh["_rev"]
-                        self._landed(doc)
-                        return
-                    self._doc = self._ours(fresh)
-                    continue
-                self._landed(doc)
-                return
-            raise LrtError(f"token {self.token_id} kept changing under us; write abandoned")
+            self.pool.write(_Write(self, change))
 
     # -- the deferred closing write ----------------------------------------------------------
 
     @property
     def closing_pending(self) -> bool:
         """True while a deferred :meth:`finish` waits to be written."""
-        return self._closing is not None
-
-    def closing_doc(self) -> Optional[Document]:
-        """The document the deferred closing write would ``PUT`` now, or None."""
-        with self._lock:
-            return None if self._closing is None else self._prepared(self._closing)
-
-    def closing_landed(self, doc: Document, rev: str) -> None:
-        """``doc`` (from :meth:`closing_doc`) was written as ``rev`` by the next claim's request."""
-        with self._lock:
-            doc["_rev"] = rev
-            self._landed(doc)
-            self._closing = None
+        return self.closing is not None
 
     def close(self) -> None:
-        """Write the deferred closing change, if one waits (the usual fenced update).
+        """Write the deferred closing change, if it has not landed yet (the usual fenced write).
 
         Raises:
             TokenLostError: another attempt owns the token now; nothing was written.
         """
         with self._lock:
-            change, self._closing = self._closing, None
-            if change is not None:
-                self.update(change)
+            pending = self.closing
+            if pending is not None:
+                try:
+                    self.pool.write(pending)
+                finally:
+                    self.closing = None
 
     # -- coalesced status changes ------------------------------------------------------------
 
@@ -224,7 +177,7 @@ class TokenSession:
         """Write the noted status changes if the oldest waited ``older_than`` seconds (not
         while a deferred closing write, which carries them, waits)."""
         with self._lock:
-            if self._closing is not None or not self._pending:
+            if self.closing is not None or not self._pending:
                 return False
             if self.clock() - self._pending[0][1] < older_than:
                 return False
@@ -266,8 +219,8 @@ class TokenSession:
         """Close the token: ``done``, ``output = code``, status done/error, plus ``fields``
         and ``attachments``, all in one write.
 
-        With ``deferred`` nothing is written yet: the caller sends :meth:`closing_doc` with its
-        next request, or calls :meth:`close`.
+        With ``deferred`` nothing is written yet: the next claim carries :attr:`closing`, and
+        :meth:`close` writes it if that did not land it.
         """
         now = self.clock()
 
@@ -280,7 +233,7 @@ class TokenSession:
 
         if deferred:
             with self._lock:
-                self._closing = change
+                self.closing = _Write(self, change)
             return
         self.update(change)
 
@@ -303,24 +256,17 @@ class TokenSession:
         stubs = self._doc.get("_attachments") or {}
         if name not in stubs:
             return None
-        return self._patiently(lambda: self.db.get_attachment(self.token_id, name))
+        return self.pool.attachment(self.token_id, name)
 
     def attach(self, name: str, data: bytes, content_type: str) -> None:
-        """Add or replace an attachment (fenced like every write)."""
+        """Add or replace an attachment (inline, fenced like every write).
+
+        The copy in hand is then read again, so that it carries the attachment's stub instead
+        of its data (every later write would send the data again otherwise).
+        """
         with self._lock:
-            for _ in range(_ROUNDS):
-                rev = str(self._doc["_rev"])
-                try:
-                    self._patiently(
-                        functools.partial(
-                            self.db.put_attachment, self.token_id, rev, name, data, content_type
-                        )
-                    )
-                except ConflictError:
-                    self._doc = self._patiently(self._reread)
-                    continue
-                # Re-read so the copy in hand carries the new attachment's stub: a later PUT
-                # of a document without a stub would delete the attachment.
-                self._doc = self._patiently(self._reread)
-                return
-            raise LrtError(f"token {self.token_id} kept changing under us; {name} not attached")
+            self.update(lambda doc: _inline(doc, {name: (data, content_type)}))
+            stored = self.pool.get(self.token_id)
+            if stored is None:
+                raise TokenLostError(f"token {self.token_id} was deleted while it ran")
+            self._doc = self._ours(stored)

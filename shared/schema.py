@@ -23,6 +23,7 @@ Every token is in exactly one state, so per-state counts add up to the number of
 
 from __future__ import annotations
 
+import base64
 import copy
 import enum
 import math
@@ -39,6 +40,7 @@ __all__ = [
     "IllegalTransitionError",
     "TokenState",
     "check_transition",
+    "inline_attachment",
     "is_held",
     "is_token",
     "make_token_id",
@@ -246,6 +248,12 @@ def new_token(
     doc["_id"] = token_id
     doc["type"] = t_type
     return doc
+
+
+def inline_attachment(data: bytes, content_type: str) -> Dict[str, str]:
+    """An ``_attachments`` entry that carries ``data`` inline (base64): written with the
+    document itself, in the same request (``PUT`` or ``_bulk_docs``)."""
+    return {"content_type": content_type, "data": base64.b64encode(data).decode("ascii")}
 
 
 def reset_fields(doc: MutableMapping[str, Any], *, status: str = "todo") -> None:

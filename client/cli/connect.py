@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 
 from grid_lrt.shared.couch import CouchDB
+from grid_lrt.shared.credentials import PicasCredentials
 from grid_lrt.shared.errors import ConfigError
+from grid_lrt.shared.pool import CouchTokenPool
 
 from ..credentials import picas_cred
-from ..token import TokenHandler
 
-__all__ = ["add_connection_options", "database", "handler"]
+__all__ = ["add_connection_options", "database", "pool"]
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +23,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--db", help="database name (default: $PICAS_DB, database= in ~/.picasrc)")
 
 
-def _creds(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _creds(args: argparse.Namespace) -> PicasCredentials:
     creds = picas_cred(dbn=getattr(args, "db", None), url=getattr(args, "url", None))
     if not creds.database:
         raise ConfigError(
@@ -33,12 +34,15 @@ def _creds(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def database(args: argparse.Namespace) -> CouchDB:
+    """The database the command names (nothing is sent yet)."""
     creds = _creds(args)
     return CouchDB(creds.url, creds.database, user=creds.user or None, password=creds.password)
 
 
-def handler(args: argparse.Namespace, t_type: str) -> TokenHandler:
-    creds = _creds(args)
-    return TokenHandler(
-        t_type, srv=creds.url, uname=creds.user, pwd=creds.password, dbn=creds.database
-    )
+def pool(args: argparse.Namespace) -> CouchTokenPool:
+    """The token pool of the database the command names, checked to answer (one request):
+    an unreachable server, a refused login or a missing database end the command with a
+    message here, before any work."""
+    db = database(args)
+    db.info()
+    return CouchTokenPool(db)

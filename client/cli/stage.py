@@ -17,7 +17,7 @@ from ..staging.base import StageRequest, StageStatus, wait_until_done
 from ..staging.lta import LtaStager
 from ..staging.release import release_staged
 from ..staging.srmlist import SurlList
-from .connect import add_connection_options, handler
+from .connect import add_connection_options, pool
 from .output import print_json
 
 __all__ = ["register"]
@@ -159,9 +159,8 @@ def _files(stager: LtaStager, request_id: str) -> Tuple[int, int]:
 def _release_once(args: argparse.Namespace) -> Tuple[int, int]:
     from ..staging.gfal import check_states
 
-    th = handler(args, args.type)
     report = release_staged(
-        th.pool, args.type, lambda urls: check_states(urls, workers=args.workers), door=args.door
+        pool(args), args.type, lambda urls: check_states(urls, workers=args.workers), door=args.door
     )
     print(f"{args.type}: released {len(report.released)}, still held {report.still_held}")
     for token_id, lost in report.lost.items():

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
 
 from grid_lrt.client.stale import find_stale, reset_stale
 from grid_lrt.shared.errors import UsageError
 from grid_lrt.shared.lease import DEFAULT_MAX_SCRUB
+from grid_lrt.shared.pool import TokenPool
 
 __all__ = ["add_stale_options", "reset_stale_command"]
 
@@ -47,7 +47,7 @@ def add_stale_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def reset_stale_command(args: argparse.Namespace, th: Any) -> int:
+def reset_stale_command(args: argparse.Namespace, pool: TokenPool) -> int:
     if not args.stale:
         raise UsageError(
             "lrt tokens reset needs a VIEW (todo, locked, done, error, or a view name) or --stale",
@@ -57,11 +57,11 @@ def reset_stale_command(args: argparse.Namespace, th: Any) -> int:
         raise UsageError("--stale works on the locked tokens: give no VIEW with it")
     older = args.older_than * 3600 if args.older_than else None
     if args.dry_run:
-        ids = find_stale(th.pool, args.type, now=time.time(), older_than=older)
+        ids = find_stale(pool, args.type, now=time.time(), older_than=older)
         for token_id in ids:
             print(token_id)
         print(f"would take back {len(ids)} stale tokens of type {args.type}")
         return 0
-    report = reset_stale(th.pool, args.type, older_than=older, max_scrub=args.max_scrub)
+    report = reset_stale(pool, args.type, older_than=older, max_scrub=args.max_scrub)
     print(report.summary(args.type))
     return 0

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import Any, Dict, List
 
-from grid_lrt.shared.errors import UsageError
+from grid_lrt.shared.errors import ConfigError, UsageError
 from grid_lrt.shared.schema import TokenState, reset_for_retry
 
-from .connect import add_connection_options, handler
+from .. import token_archive
+from ..typeviews import TypeViews
+from .connect import add_connection_options, pool
 from .output import confirm, print_json, print_table
 from .stale import add_stale_options, reset_stale_command
 
@@ -145,22 +148,31 @@ def _counts_rows(counts: Dict[TokenState, int]) -> List[List[Any]]:
 
 def cmd_create(args: argparse.Namespace) -> int:
     from ..staging.srmlist import SurlList, slice_dicts
-    from ..tokenset import TokenSet
+    from ..tokenconfig import TokenConfig, load_token_config
+    from ..tokendocs import chunk_tokens, create_tokens
 
     if args.size < 1:
         raise UsageError(f"--size must be at least 1, not {args.size}")
     links = SurlList.from_file(args.srm)
     if not len(links):
         raise UsageError(f"{args.srm} holds no SURLs", hint="one srm:// link per line")
-    chunks = slice_dicts(links.sbn_dict(), args.size)
-    th = handler(args, args.type)
-    result = TokenSet(th, args.config).create_dict_tokens(
-        chunks,
+    config = load_token_config(args.config) if args.config else TokenConfig()
+    fields = dict(config.token)
+    if fields.pop("type", args.type) != args.type:
+        raise ConfigError(
+            f"{config.path}: the Token section's type differs from TYPE {args.type!r}",
+            hint="remove 'type' from the Token section; TYPE sets it",
+        )
+    docs = chunk_tokens(
+        args.type,
+        slice_dicts(links.sbn_dict(), args.size),
+        fields,
         id_append=links.obsid or "L000000",
         key_name=args.key_name,
         file_upload="srm.txt",
         hold="staging" if args.hold else "",
     )
+    result = create_tokens(pool(args), docs)
     print(f"{args.type}: " + result.summary("created"))
     for token_id in result.existing:
         log.info("already existed: %s", token_id)
@@ -168,14 +180,14 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    th = handler(args, args.type or "token")
+    tokens = pool(args)
     if args.type:
-        counts = th.pool.counts(args.type)
+        counts = tokens.counts(args.type)
         if args.json:
             print_json(
                 {
                     "type": args.type,
-                    "database": th.database.name,
+                    "database": tokens.name,
                     "counts": {s.value: n for s, n in counts.items()},
                     "total": sum(counts.values()),
                 }
@@ -183,7 +195,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         else:
             print_table(["state", "tokens"], _counts_rows(counts))
         return 0
-    types = th.pool.types()
+    types = tokens.types()
     if args.json:
         print_json({t: {s.value: n for s, n in c.items()} for t, c in types.items()})
         return 0
@@ -195,8 +207,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    th = handler(args, args.type)
-    ids = th.ids_in_view(args.view)
+    ids = TypeViews(pool(args), args.type).ids(args.view)
     if args.json:
         print_json({"type": args.type, "view": args.view, "ids": ids})
     else:
@@ -207,11 +218,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _bulk(args: argparse.Namespace, verb: str) -> int:
+    tokens = pool(args)
     if verb == "reset" and (args.stale or args.view is None):
-        return reset_stale_command(args, handler(args, args.type))
-    th = handler(args, args.type)
-    key = [args.key[0], args.key[1]] if args.key else None
-    ids = th.ids_in_view(args.view, key) if key is None else _ids_with_text_key(th, args.view, key)
+        return reset_stale_command(args, tokens)
+    ids = TypeViews(tokens, args.type).ids(args.view)
+    if args.key:
+        field, value = args.key
+        ids = [d["_id"] for d in tokens.docs(ids) if str(d.get(field)) == value]
     if args.dry_run:
         for token_id in ids:
             print(token_id)
@@ -228,20 +241,15 @@ def _bulk(args: argparse.Namespace, verb: str) -> int:
             hint="pass --yes to confirm without a terminal",
         )
     if verb == "reset":
-        result = th.pool.update(
+        result = tokens.update(
             ids, lambda doc: reset_for_retry(doc, drop_attachments=args.del_attach)
         )
     else:
-        result = th.pool.delete(ids)
+        result = tokens.delete(ids)
     print(f"{args.type}/{args.view}: " + result.summary("reset" if verb == "reset" else "deleted"))
     for token_id, reason in result.failed.items():
         log.error("%s: %s", token_id, reason)
     return 0 if result.ok else 1
-
-
-def _ids_with_text_key(th: Any, view: str, key: List[str]) -> List[str]:
-    ids = th.ids_in_view(view)
-    return [d["_id"] for d in th.pool.docs(ids) if str(d.get(key[0])) == key[1]]
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
@@ -253,16 +261,17 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
-    th = handler(args, args.type)
-    count = len(th.pool.ids(args.type))
-    if not count:
+    tokens = pool(args)
+    if not tokens.ids(args.type, limit=1):
         print(f"no tokens of type {args.type}; nothing archived")
         return 0
-    out = th.archive_tokens(
-        delete_on_save=args.delete, compress=not args.no_compress, dest=args.dest
+    out = token_archive.archive_type(
+        tokens, args.type, Path(args.dest), compress=not args.no_compress
     )
+    if args.delete:
+        tokens.delete(out.ids)
     print(
-        f"archived {count} tokens of type {args.type} to {out}"
+        f"archived {len(out.ids)} tokens of type {args.type} to {out.path}"
         + (" and deleted them" if args.delete else "")
     )
     return 0

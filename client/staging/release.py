@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from grid_lrt.shared.couch import CouchError, DocumentNotFoundError
+from grid_lrt.shared.pool import TokenPool
 from grid_lrt.shared.schema import TokenState, state_of
 
-from ..pool import TokenPool
 from .base import FileState
 from .locality import status_url
 
@@ -45,7 +45,7 @@ class ReleaseReport:
 
 
 def _input_links(pool: TokenPool, token_id: str) -> List[str]:
-    data = pool.db.get_attachment(token_id, INPUT_LIST).decode("utf-8", "replace")
+    data = pool.attachment(token_id, INPUT_LIST).decode("utf-8", "replace")
     lines = (line.strip() for line in data.splitlines())
     return [line.split()[0] for line in lines if line and not line.startswith("#")]
 

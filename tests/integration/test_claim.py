@@ -12,11 +12,13 @@ from grid_lrt.launcher.claim import Claimer
 from grid_lrt.launcher.session import TokenLostError, TokenSession
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import ErrorCode
-from grid_lrt.shared.lease import Worker
+from grid_lrt.shared.lease import DEFAULT_MAX_SCRUB, Worker
+from grid_lrt.shared.pool import ClaimOutcome, CouchTokenPool
+from grid_lrt.shared.pool.claiming import lock_row
 from grid_lrt.shared.schema import TokenState, new_token, state_of
-from grid_lrt.shared.tokendb import ensure_views, expired_ids, requeue_expired
 from tests.support.couchdb import CouchServer
 from tests.support.helpers import couch
+from tests.support.pools import pool_of
 
 WORKER = Worker("wn-test", "slurm", "1")
 
@@ -24,8 +26,12 @@ WORKER = Worker("wn-test", "slurm", "1")
 @pytest.fixture
 def db(couchdb_server: CouchServer, couch_db_name: str) -> CouchDB:
     handle = couch(couchdb_server, couch_db_name)
-    ensure_views(handle)
+    pool_of(handle)
     return handle
+
+
+def _requeue(db: CouchDB, now: float) -> dict[str, TokenState]:
+    return CouchTokenPool(db).requeue_expired("demo", now=now, default_max_scrub=DEFAULT_MAX_SCRUB)
 
 
 def _add(db: CouchDB, count: int, t_type: str = "demo", **fields: Any) -> List[str]:
@@ -36,7 +42,7 @@ def _add(db: CouchDB, count: int, t_type: str = "demo", **fields: Any) -> List[s
 
 def _claimer(db: CouchDB, **kwargs: Any) -> Claimer:
     kwargs.setdefault("lease", 60)
-    return Claimer(db, "demo", worker=WORKER, sleep=lambda s: None, **kwargs)
+    return Claimer(CouchTokenPool(db), "demo", worker=WORKER, sleep=lambda s: None, **kwargs)
 
 
 def test_claim_takes_a_todo_token_and_none_when_empty(db: CouchDB) -> None:
@@ -57,15 +63,20 @@ def test_a_stale_view_row_is_not_claimed_twice(db: CouchDB) -> None:
     (token_id,) = _add(db, 1)
     first = _claimer(db)
     assert first.next() is not None
-    second = _claimer(db)
-    assert second._try(db.get(token_id)) is None  # a stale view row: the document says no
+    # The row the second launcher read was stale: the document in hand says it is locked.
+    attempt = lock_row(db, db.get(token_id), worker=WORKER, lease=60, now=1.0)
+    assert attempt.outcome is ClaimOutcome.STALE and attempt.claim is None
     assert db.get(token_id)["attempt"] == 1
 
 
 def _race(args: Dict[str, Any]) -> List[str]:
     db = CouchDB(args["url"], args["db"], user=args["user"], password=args["password"])
     claimer = Claimer(
-        db, "demo", worker=Worker(f"racer{args['n']}"), lease=60, rng=random.Random(args["n"])
+        CouchTokenPool(db),
+        "demo",
+        worker=Worker(f"racer{args['n']}"),
+        lease=60,
+        rng=random.Random(args["n"]),
     )
     won = []
     while True:
@@ -101,12 +112,12 @@ def test_expired_lease_is_requeued_once_and_zombie_cannot_write(db: CouchDB) -> 
     (token_id,) = _add(db, 1)
     claim = _claimer(db, lease=5).next()
     assert claim is not None
-    zombie = TokenSession(db, claim, lease=5, patience=0)
+    zombie = TokenSession(CouchTokenPool(db), claim, lease=5)
     lock = db.get(token_id)["lock"]
     later = lock + 60
-    assert expired_ids(db, "demo", later) == [token_id]
-    assert requeue_expired(db, "demo", now=later) == {token_id: TokenState.TODO}
-    assert requeue_expired(db, "demo", now=later) == {}  # exactly once
+    assert CouchTokenPool(db).expired("demo", later) == [token_id]
+    assert _requeue(db, later) == {token_id: TokenState.TODO}
+    assert _requeue(db, later) == {}  # exactly once
     stored = db.get(token_id)
     assert state_of(stored) is TokenState.TODO
     assert stored["scrub_count"] == 1
@@ -129,9 +140,9 @@ def test_heartbeat_keeps_the_token(db: CouchDB) -> None:
     (token_id,) = _add(db, 1)
     claim = _claimer(db, lease=5).next()
     assert claim is not None
-    session = TokenSession(db, claim, lease=5, clock=lambda: 10**10)
+    session = TokenSession(CouchTokenPool(db), claim, lease=5, clock=lambda: 10**10)
     session.heartbeat()  # the lease now runs until far in the future
-    assert requeue_expired(db, "demo", now=10**9) == {}
+    assert _requeue(db, 10**9) == {}
     assert state_of(db.get(token_id)) is TokenState.LOCKED
 
 
@@ -139,7 +150,7 @@ def test_writes_survive_concurrent_changes_and_keep_attachments(db: CouchDB) -> 
     (token_id,) = _add(db, 1)
     claim = _claimer(db).next()
     assert claim is not None
-    session = TokenSession(db, claim, lease=60)
+    session = TokenSession(CouchTokenPool(db), claim, lease=60)
     session.attach("attempt1_stdout.log", b"hello\n", "text/plain")
     # Someone else (a user, a monitoring script) edits the token meanwhile.
     other = db.get(token_id)
@@ -159,7 +170,7 @@ def test_requeue_exhausted_goes_to_error(db: CouchDB) -> None:
     for attempt in (1, 2):
         claim = _claimer(db, lease=5).next()
         assert claim is not None and claim.attempt == attempt
-        requeue_expired(db, "demo", now=db.get(token_id)["lock"] + 60)
+        _requeue(db, db.get(token_id)["lock"] + 60)
     stored = db.get(token_id)
     assert state_of(stored) is TokenState.ERROR
     assert stored["output"] == ErrorCode.ATTEMPTS_EXHAUSTED
@@ -195,7 +206,7 @@ def test_noted_statuses_go_out_with_the_next_write(db: CouchDB) -> None:
     claim = _claimer(db).next()
     assert claim is not None
     moments = iter([100.0, 101.0, 102.0, 103.0, 104.0])
-    session = TokenSession(db, claim, lease=60, clock=lambda: next(moments))
+    session = TokenSession(CouchTokenPool(db), claim, lease=60, clock=lambda: next(moments))
     rev = db.get(token_id)["_rev"]
     session.note_status("downloading")  # 100
     session.note_status("running")  # 101
@@ -214,7 +225,7 @@ def test_flush_writes_what_was_noted(db: CouchDB) -> None:
     (token_id,) = _add(db, 1)
     claim = _claimer(db).next()
     assert claim is not None
-    session = TokenSession(db, claim, lease=60)
+    session = TokenSession(CouchTokenPool(db), claim, lease=60)
     assert session.flush() is False  # nothing noted: no request
     session.note_status("running")
     assert session.flush() is True
@@ -229,7 +240,7 @@ def test_inline_attachments_keep_the_earlier_ones(db: CouchDB) -> None:
     db.put_attachment(token_id, doc["_rev"], "srm.txt", b"srm://a\n", "text/plain")
     claim = _claimer(db).next()
     assert claim is not None
-    session = TokenSession(db, claim, lease=60)
+    session = TokenSession(CouchTokenPool(db), claim, lease=60)
     data = bytes(range(256)) * 4
     session.finish(0, attachments={"attempt1_stdout.log": (data, "text/plain")}, extra="x")
     stored = db.get(token_id)

@@ -23,11 +23,13 @@ from grid_lrt.launcher.session import TokenLostError, TokenSession
 from grid_lrt.launcher.signals import StopSignals
 from grid_lrt.launcher.storage import storage_for
 from grid_lrt.shared.couch import CouchDB, Document
-from grid_lrt.shared.lease import Worker
+from grid_lrt.shared.lease import DEFAULT_MAX_SCRUB, Worker
+from grid_lrt.shared.pool import ClaimAttempt, ClaimOutcome, CouchTokenPool, FencedWrite
+from grid_lrt.shared.pool.claiming import lock_row, todo_row
 from grid_lrt.shared.schema import TokenState, new_token, state_of
-from grid_lrt.shared.tokendb import ensure_views, requeue_expired
 from tests.support.couchdb import CouchServer
 from tests.support.helpers import couch
+from tests.support.pools import pool_of
 
 pytestmark = pytest.mark.worker
 
@@ -38,7 +40,7 @@ WORKER = Worker("wn-test")
 @pytest.fixture
 def db(couchdb_server: CouchServer, couch_db_name: str) -> CouchDB:
     handle = couch(couchdb_server, couch_db_name)
-    ensure_views(handle)
+    pool_of(handle)
     return handle
 
 
@@ -50,14 +52,14 @@ def _add(db: CouchDB, count: int, **fields: Any) -> List[str]:
 
 def _claimer(db: CouchDB, **kwargs: Any) -> Claimer:
     kwargs.setdefault("lease", 60)
-    return Claimer(db, TYPE, worker=WORKER, sleep=lambda s: None, **kwargs)
+    return Claimer(CouchTokenPool(db), TYPE, worker=WORKER, sleep=lambda s: None, **kwargs)
 
 
 def _finished(db: CouchDB, claimer: Claimer) -> TokenSession:
     """A claimed token whose run ended: its closing write waits (deferred)."""
     claim = claimer.next()
     assert claim is not None
-    session = TokenSession(db, claim, lease=60)
+    session = TokenSession(CouchTokenPool(db), claim, lease=60)
     session.finish(0, deferred=True, attachments={"attempt1_stdout.log": (b"ok\n", "text/plain")})
     assert session.closing_pending
     assert state_of(db.get(claim.token_id)) is TokenState.LOCKED  # nothing written yet
@@ -84,7 +86,7 @@ def test_the_launcher_makes_two_requests_per_token(
         password=couchdb_server.password or "",
         workdir=tmp_path / "jobs",
     )
-    launcher = Launcher(config, db=db)
+    launcher = Launcher(config, pool=CouchTokenPool(db))
     launcher.claimer.rng = random.Random(1)
     assert launcher.run() == 0
 
@@ -103,7 +105,7 @@ def test_closing_and_lock_land_in_one_request(db: CouchDB) -> None:
     first, second = _add(db, 2)
     claimer = _claimer(db)
     session = _finished(db, claimer)
-    claim = claimer.next(closing=session)
+    claim = claimer.next(carry=session.closing)
     assert claim is not None and {claim.token_id, session.token_id} == {first, second}
     assert not session.closing_pending
     done = db.get(session.token_id)
@@ -122,7 +124,7 @@ def test_a_closing_write_that_conflicts_is_written_again(db: CouchDB) -> None:
     edited["note"] = "checked by alice"
     db.save(edited)
 
-    claim = claimer.next(closing=session)
+    claim = claimer.next(carry=session.closing)
     assert claim is not None
     assert state_of(db.get(claim.token_id)) is TokenState.LOCKED
     assert session.closing_pending  # the bulk request's closing part hit the edit
@@ -132,40 +134,65 @@ def test_a_closing_write_that_conflicts_is_written_again(db: CouchDB) -> None:
     assert db.get_attachment(session.token_id, "attempt1_stdout.log") == b"ok\n"
 
 
+class RivalFirst(CouchTokenPool):
+    """The real pool, with a rival launcher locking the picked token after we read its row
+    and before our lock goes out (once)."""
+
+    def __init__(self, db: CouchDB) -> None:
+        super().__init__(db)
+        self.picked: List[str] = []
+
+    def claim(
+        self, t_type: str, position: int, *, carry: FencedWrite | None = None, **kwargs: Any
+    ) -> ClaimAttempt:
+        if self.picked:
+            return super().claim(t_type, position, carry=carry, **kwargs)
+        doc = todo_row(self.db, t_type, position)
+        if doc is None:
+            return ClaimAttempt(ClaimOutcome.NO_ROW)
+        self.picked.append(str(doc["_id"]))
+        theirs = self.db.get(str(doc["_id"]))
+        theirs["lock"] = 1  # locked behind our back, after we read it
+        self.db.save(theirs)
+        return lock_row(self.db, doc, carry=carry, **kwargs)
+
+
 def test_a_lost_lock_keeps_the_closing_write(db: CouchDB) -> None:
     """Another launcher locks the picked token first: our closing lands; we claim another."""
     ids = _add(db, 3)
-    claimer = _claimer(db)
-    session = _finished(db, claimer)
-    rival = _claimer(db)
-    picked: List[str] = []
-    real_row = claimer._row
-
-    def row_then_rival_locks_it(position: int) -> Any:
-        doc = real_row(position)
-        if doc is not None and not picked:
-            picked.append(str(doc["_id"]))
-            theirs = db.get(str(doc["_id"]))
-            theirs["lock"] = 1  # locked behind our back, after we read it
-            db.save(theirs)
-        return doc
-
-    claimer._row = row_then_rival_locks_it  # type: ignore[method-assign]
-    claim = claimer.next(closing=session)
-    assert claim is not None and claim.token_id not in picked
+    session = _finished(db, _claimer(db))
+    pool = RivalFirst(db)
+    claimer = Claimer(pool, TYPE, worker=WORKER, lease=60, sleep=lambda s: None)
+    claim = claimer.next(carry=session.closing)
+    assert claim is not None and claim.token_id not in pool.picked
     assert not session.closing_pending
     assert state_of(db.get(session.token_id)) is TokenState.DONE
     assert claimer.conflicts == 1 and claimer.stale_rows == 0  # a 409 on the lock
-    assert sorted([session.token_id, claim.token_id, *picked]) == ids
-    assert rival.next() is None
+    assert sorted([session.token_id, claim.token_id, *pool.picked]) == ids
+    assert _claimer(db).next() is None
+
+
+def test_the_pool_reports_a_lost_lock_with_its_carried_write(db: CouchDB) -> None:
+    """One claim attempt: the lock meets a rival's revision, the closing write lands."""
+    _add(db, 2)
+    session = _finished(db, _claimer(db))
+    doc = todo_row(db, TYPE, 0)
+    assert doc is not None
+    theirs = db.get(str(doc["_id"]))
+    theirs["lock"] = 1
+    db.save(theirs)
+    attempt = lock_row(db, doc, worker=WORKER, lease=60, now=1.0, carry=session.closing)
+    assert attempt.outcome is ClaimOutcome.LOST and attempt.carried and attempt.claim is None
+    assert not session.closing_pending
+    assert state_of(db.get(session.token_id)) is TokenState.DONE
 
 
 def test_a_rewrite_that_meets_its_own_revision_counts_as_written(db: CouchDB) -> None:
     """A write whose answer was lost and that is sent again must not look like a lost token."""
     _add(db, 1)
     session = _finished(db, _claimer(db))
-    landed = session.closing_doc()
-    assert landed is not None
+    assert session.closing is not None
+    landed = session.closing.prepared()
     db.save(Document(landed))  # the first try reached the server; its answer never came back
     session.close()  # 409 on the old revision: the re-read shows our own change
     done = db.get(session.token_id)
@@ -204,9 +231,9 @@ def test_the_lease_is_kept_while_the_closing_write_waits(
     )
     claim = _claimer(db, lease=config.lease).next()
     assert claim is not None
-    session = TokenSession(db, claim, lease=config.lease)
+    session = TokenSession(CouchTokenPool(db), claim, lease=config.lease)
     signals = StopSignals()
-    run = TokenRun(config, db, session, signals, storage_for, defer_close=True)
+    run = TokenRun(config, session, signals, storage_for, defer_close=True)
     assert run.run() == "done"
     assert session.closing_pending
     first = db.get(token_id)["lease_expires"]
@@ -214,7 +241,12 @@ def test_the_lease_is_kept_while_the_closing_write_waits(
     waiting = db.get(token_id)
     assert state_of(waiting) is TokenState.LOCKED
     assert waiting["lease_expires"] > first  # renewed meanwhile
-    assert requeue_expired(db, TYPE) == {}  # nobody may take it back
+    assert (
+        CouchTokenPool(db).requeue_expired(
+            TYPE, now=time.time(), default_max_scrub=DEFAULT_MAX_SCRUB
+        )
+        == {}
+    )  # nobody may take it back
     assert not signals.stopping.is_set()  # and it never stops another token's pipeline
     run.close()
     done = db.get(token_id)

@@ -12,7 +12,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from grid_lrt.client.pool import inline_attachment
+from grid_lrt.shared.schema import inline_attachment
 from grid_lrt.client.token import TokenHandler, TokenSet
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import ErrorCode

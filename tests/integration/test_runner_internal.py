@@ -21,8 +21,8 @@ from grid_lrt.launcher.storage import Storage
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import ErrorCode
 from grid_lrt.shared.lease import Worker
+from grid_lrt.shared.pool import CouchTokenPool
 from grid_lrt.shared.schema import TokenState, new_token, state_of
-from grid_lrt.shared.tokendb import ensure_views, expired_ids
 from tests.support.couchdb import CouchServer
 from tests.support.helpers import couch
 
@@ -50,7 +50,8 @@ def _token_run(
     db: CouchDB, server: CouchServer, tmp_path: Path, token_id: str, fields: Dict[str, Any]
 ) -> TokenRun:
     """A claimed token and its TokenRun, whose every storage lookup raises RuntimeError."""
-    ensure_views(db)
+    pool = CouchTokenPool(db)
+    pool.ensure_views()
     assert db.bulk_docs([new_token(TYPE, token_id, fields)])[0].get("ok")
     config = LauncherConfig(
         token_type=TYPE,
@@ -62,10 +63,10 @@ def _token_run(
         heartbeat=0.5,
         workdir=tmp_path / "jobs",
     )
-    claim = Claimer(db, TYPE, worker=Worker("wn-test"), lease=config.lease).next()
+    claim = Claimer(pool, TYPE, worker=Worker("wn-test"), lease=config.lease).next()
     assert claim is not None and claim.token_id == token_id
-    session = TokenSession(db, claim, lease=config.lease)
-    return TokenRun(config, db, session, StopSignals(), broken_storage_for)
+    session = TokenSession(pool, claim, lease=config.lease)
+    return TokenRun(config, session, StopSignals(), broken_storage_for)
 
 
 @pytest.mark.parametrize("phase", list(PHASES))
@@ -89,8 +90,9 @@ def test_launcher_bug_ends_the_token_with_code_14(
     assert "in broken_storage_for" in status and 'raise RuntimeError("boom")' in status
     # Not left locked: no lease that a reaper would have to wait for, nothing to take back.
     assert doc["lease_expires"] == 0
-    assert expired_ids(db, TYPE, time.time() + 10**6) == []
-    assert Claimer(db, TYPE, worker=Worker("wn-other"), lease=30).next() is None
+    pool = CouchTokenPool(db)
+    assert pool.expired(TYPE, time.time() + 10**6) == []
+    assert Claimer(pool, TYPE, worker=Worker("wn-other"), lease=30).next() is None
     assert (doc["attempt"], doc["scrub_count"]) == (1, 0)
     assert not run.jobdir.exists()
     if phase == "upload":

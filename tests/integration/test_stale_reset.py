@@ -17,10 +17,11 @@ from grid_lrt.launcher.claim import Claim, Claimer
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import ErrorCode
 from grid_lrt.shared.lease import Worker
+from grid_lrt.shared.pool import CouchTokenPool
 from grid_lrt.shared.schema import TokenState, new_token, state_of
-from grid_lrt.shared.tokendb import ensure_views
 from tests.support.couchdb import CouchServer
 from tests.support.helpers import couch
+from tests.support.pools import pool_of
 
 TYPE = "stale_obs"
 DEAD = Worker("wn-dead.example", "slurm", "4242_7")
@@ -36,7 +37,7 @@ def db(
     monkeypatch.setenv("PICAS_USR", couchdb_server.user)
     monkeypatch.setenv("PICAS_USR_PWD", couchdb_server.password)
     handle = couch(couchdb_server, couch_db_name)
-    ensure_views(handle)
+    pool_of(handle)
     return handle
 
 
@@ -47,7 +48,7 @@ def _add(db: CouchDB, *names: str, **fields: Any) -> List[str]:
 
 
 def _claim(db: CouchDB, *, lease: float, clock: Callable[[], float] = time.time) -> Claim:
-    claim = Claimer(db, TYPE, worker=DEAD, lease=lease, clock=clock).next()
+    claim = Claimer(CouchTokenPool(db), TYPE, worker=DEAD, lease=lease, clock=clock).next()
     assert claim is not None, "no token to claim"
     return claim
 

@@ -112,10 +112,10 @@ def test_condition_view_keeps_seed_template(db: CouchDB) -> None:
 
 def test_leases_view_lists_exactly_the_leased_locked_tokens(db: CouchDB) -> None:
     """``leases`` holds the locked tokens with a lease, keyed [type, lease_expires]; its key
-    range up to ``now`` (``tokendb.expired_ids``) is exactly ``lease.lease_expired``."""
+    range up to ``now`` (``TokenPool.expired``) is exactly ``lease.lease_expired``."""
     from grid_lrt.shared.lease import lease_expired
     from grid_lrt.shared.schema import num
-    from grid_lrt.shared.tokendb import expired_ids
+    from grid_lrt.shared.pool import CouchTokenPool
 
     t0 = 1_700_000_000
 
@@ -169,4 +169,5 @@ def test_leases_view_lists_exactly_the_leased_locked_tokens(db: CouchDB) -> None
                 (d for d in docs if is_token(d) and d["type"] == t_type and lease_expired(d, now)),
                 key=lambda d: num(d["lease_expires"]),
             )
-            assert expired_ids(db, t_type, now) == [d["_id"] for d in expected], (t_type, now)
+            found = CouchTokenPool(db).expired(t_type, now)
+            assert found == [d["_id"] for d in expected], (t_type, now)

@@ -1,35 +1,25 @@
-"""``TokenSet``: many tokens of one type at once, from a dict of chunks and a YAML config.
+"""GRID_LRT's ``TokenSet``: many tokens of one type at once, from chunks and a YAML config.
 
-``create_dict_tokens`` writes all tokens, each with its ``srm.txt`` inline, through
-``_bulk_docs`` in batches: one request per thousand tokens, not two per token as GRID_LRT did.
-Re-running the same creation creates no duplicates; it reports the ids that already existed.
+A façade over :mod:`grid_lrt.client.tokendocs`: ``create_dict_tokens`` writes all tokens,
+each with its ``srm.txt`` inline, through ``_bulk_docs`` in batches (one request per thousand
+tokens, not two per token as GRID_LRT did). Re-running the same creation creates no
+duplicates; it reports the ids that already existed.
 """
 
 from __future__ import annotations
 
-import logging
-from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Union
 
 from grid_lrt.shared.errors import ConfigError, UsageError
-from grid_lrt.shared.schema import make_token_id, new_token
+from grid_lrt.shared.pool import BulkResult
+from grid_lrt.shared.schema import inline_attachment
 
-from .pool import BulkResult, inline_attachment
-from .tokenconfig import TokenConfig, load_token_config
-
-if TYPE_CHECKING:
-    from .token import TokenHandler
+from ..tokenconfig import TokenConfig, load_token_config
+from ..tokendocs import Chunks, chunk_tokens, content_type_of, create_tokens, read_upload
+from .tokenhandler import TokenHandler
 
 __all__ = ["TokenSet"]
-
-log = logging.getLogger(__name__)
-
-
-def _items(iterable: Union[Mapping[Any, Any], Iterable[Tuple[Any, Any]]]) -> List[Tuple[Any, Any]]:
-    if isinstance(iterable, Mapping):
-        return list(iterable.items())
-    return list(iterable)
 
 
 class TokenSet:
@@ -53,7 +43,7 @@ class TokenSet:
 
     def create_dict_tokens(
         self,
-        iterable: Union[Mapping[Any, Any], Iterable[Tuple[Any, Any]]],
+        iterable: Chunks,
         id_prefix: str = "SB",
         id_append: str = "L000000",
         key_name: str = "STARTSB",
@@ -70,51 +60,18 @@ class TokenSet:
         ``file_upload`` (normally ``"srm.txt"``), the links attached one per line. The id is
         ``t_<type>_<id_append>[_<PIPELINE_STEP>]_<id_prefix><key:03d>``.
         """
-        docs = []
-        step = self.token_keys.get("PIPELINE_STEP")
-        for key, links in _items(iterable):
-            try:
-                number = int(key)
-            except (TypeError, ValueError):
-                raise UsageError(
-                    f"key {key!r} of the token dict is not a subband number",
-                    hint="use slice_dicts(srmlist.sbn_dict()) or integer-like keys",
-                ) from None
-            label = f"{number:03d}"
-            append = id_append + (f"_{step}" if step else "") + f"_{id_prefix}{label}"
-            doc = new_token(self.th.t_type, make_token_id(self.th.t_type, append), self.token_keys)
-            doc[key_name] = label
-            if hold:
-                doc["held"] = hold
-            if file_upload:
-                text = "".join(f"{link}\n" for link in links)
-                doc["_attachments"] = {
-                    file_upload: inline_attachment(text.encode("utf-8"), "text/plain")
-                }
-            docs.append(doc)
-        ids = [doc["_id"] for doc in docs]
-        duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
-        if duplicates:
-            raise UsageError(
-                f"{len(duplicates)} token ids would be created twice, e.g. {duplicates[0]}",
-                hint="the dict keys map to the same id; check id_prefix/id_append/keys",
-            )
-        result = self.th.pool.create(docs)
+        docs = chunk_tokens(
+            self.th.t_type,
+            iterable,
+            self.token_keys,
+            id_prefix=id_prefix,
+            id_append=id_append,
+            key_name=key_name,
+            file_upload=file_upload,
+            hold=hold,
+        )
+        result = create_tokens(self.th.pool, docs)
         self.last_result = result
-        if result.existing:
-            log.warning(
-                "%d of %d tokens already existed and were left untouched: %s%s",
-                len(result.existing),
-                len(docs),
-                ", ".join(result.existing[:5]),
-                " ..." if len(result.existing) > 5 else "",
-            )
-        if result.failed:
-            raise UsageError(
-                f"{len(result.failed)} tokens could not be created: "
-                + "; ".join(f"{k}: {v}" for k, v in list(result.failed.items())[:5]),
-                hint=f"{len(result.changed)} others were created; re-run to retry the rest",
-            )
         self._tokens = sorted(set(self._tokens) | set(result.changed) | set(result.existing))
         return result
 
@@ -122,8 +79,6 @@ class TokenSet:
         self, attachment: Any, tok_list: Optional[List[str]] = None, name: Optional[str] = None
     ) -> BulkResult:
         """Attach the same file to every token of the set (or of ``tok_list``), in bulk."""
-        from .token import content_type_of, read_upload
-
         if name is None:
             if isinstance(attachment, (str, Path)):
                 name = Path(attachment).name

@@ -1,0 +1,33 @@
+"""The token pool: the one seam between grid-lrt's two ends and the database (see ``base``).
+
+``TokenPool`` is the interface; ``CouchTokenPool`` the CouchDB implementation, the only code
+that knows revisions, conflicts and how long to retry.
+"""
+
+from __future__ import annotations
+
+from .base import (
+    BulkResult,
+    Claim,
+    ClaimAttempt,
+    ClaimOutcome,
+    FencedWrite,
+    Mutator,
+    TokenLostError,
+    TokenPool,
+    WriteAbandonedError,
+)
+from .couchdb import CouchTokenPool
+
+__all__ = [
+    "BulkResult",
+    "Claim",
+    "ClaimAttempt",
+    "ClaimOutcome",
+    "CouchTokenPool",
+    "FencedWrite",
+    "Mutator",
+    "TokenLostError",
+    "TokenPool",
+    "WriteAbandonedError",
+]

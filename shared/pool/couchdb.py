@@ -1,0 +1,219 @@
+"""``CouchTokenPool``: the :class:`~.base.TokenPool` on a CouchDB(-compatible) database.
+
+It reads through the database-wide design document ``_design/grid_lrt`` (``views.py``: one
+view ``tokens`` keyed ``[type, state, id]`` with a ``_count`` reduce, one view ``leases`` of
+locked tokens by lease expiry) and writes through the compare-and-set rounds of
+:mod:`.fenced`, :mod:`.bulk` and :mod:`.claiming`.
+
+``patience`` is how long the launcher's writes keep retrying a server that does not answer
+(the HTTP client's own retries come first). The login node uses none: a command fails after
+the HTTP retries, with a message, instead of hanging for minutes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence
+
+from grid_lrt.shared import views
+from grid_lrt.shared.couch import ConflictError, CouchAuthError, CouchDB, Document
+from grid_lrt.shared.lease import Worker, lease_expired, requeue
+from grid_lrt.shared.schema import TokenState
+
+from . import bulk
+from .base import BulkResult, ClaimAttempt, FencedWrite, Mutator
+from .claiming import claim_at
+from .fenced import Patience, put_attachment, update_one, write_fenced
+
+__all__ = ["CouchTokenPool"]
+
+log = logging.getLogger(__name__)
+
+
+class CouchTokenPool:
+    """The tokens of one CouchDB database.
+
+    Args:
+        db: The database handle (``shared/couch.py``).
+        patience: Seconds the launcher's fenced writes keep retrying a silent server.
+        clock, sleep: For the patience (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        db: CouchDB,
+        *,
+        patience: float = 0.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.db = db
+        self.name = db.name
+        self.patience = Patience(patience, clock=clock, sleep=sleep)
+        self._views_ready = False
+
+    def __repr__(self) -> str:
+        return f"CouchTokenPool({self.db!r})"
+
+    # -- design document -----------------------------------------------------------------------
+
+    def ensure_views(self) -> None:
+        """Create or upgrade ``_design/grid_lrt`` (one GET when it is current).
+
+        Raises:
+            CouchAuthError: the user may not write design documents (CouchDB 3 needs a
+                database admin); the hint says who can fix it.
+        """
+        if self._views_ready:
+            return
+        wanted = views.database_design_doc()
+        current = self.db.get_or_none(wanted["_id"])
+        if current is None or current.get("views") != wanted["views"]:
+            if current is not None:
+                wanted["_rev"] = current["_rev"]
+            log.info("writing %s to database %s", wanted["_id"], self.db.name)
+            try:
+                self.db.save(wanted)
+            except ConflictError:
+                pass  # another client wrote it at the same moment; theirs is the same document
+            except CouchAuthError as exc:
+                raise CouchAuthError(
+                    f"{exc.message} (writing {wanted['_id']})",
+                    status=exc.status,
+                    hint="a database admin must create the views once: "
+                    "`lrt tokens status TYPE` run by an admin does it",
+                ) from None
+        self._views_ready = True
+
+    def _query(self, view: str = views.DB_VIEW, **params: Any) -> Dict[str, Any]:
+        self.ensure_views()
+        return self.db.view(views.DB_DDOC, view, **params)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get(self, token_id: str) -> Optional[Document]:
+        return self.patience(lambda: self.db.get_or_none(token_id))
+
+    def docs(self, ids: Sequence[str]) -> Iterator[Dict[str, Any]]:
+        return bulk.docs(self.db, ids)
+
+    def ids(
+        self, t_type: str, state: Optional[TokenState] = None, *, limit: Optional[int] = None
+    ) -> List[str]:
+        if state is None:
+            start: List[Any] = [t_type]
+            end: List[Any] = [t_type, {}]
+        else:
+            start, end = [t_type, state.value], [t_type, state.value, {}]
+        self.ensure_views()
+        if limit is not None:
+            rows = self._query(startkey=start, endkey=end, reduce=False, limit=limit)["rows"]
+        else:
+            rows = list(self.db.iter_view(views.DB_DDOC, views.DB_VIEW, startkey=start, endkey=end))
+        return sorted(str(row["id"]) for row in rows)
+
+    def counts(self, t_type: str) -> Dict[TokenState, int]:
+        rows = self._query(startkey=[t_type], endkey=[t_type, {}], group_level=2)["rows"]
+        counts = dict.fromkeys(TokenState, 0)
+        for row in rows:
+            counts[TokenState(row["key"][1])] = int(row["value"])
+        return counts
+
+    def types(self) -> Dict[str, Dict[TokenState, int]]:
+        result: Dict[str, Dict[TokenState, int]] = {}
+        for row in self._query(group_level=2)["rows"]:
+            t_type, state = row["key"][0], TokenState(row["key"][1])
+            result.setdefault(t_type, dict.fromkeys(TokenState, 0))[state] = int(row["value"])
+        return result
+
+    def expired(self, t_type: str, now: float, limit: Optional[int] = None) -> List[str]:
+        params: Dict[str, Any] = {
+            "startkey": [t_type, 0],
+            "endkey": [t_type, now],
+            "inclusive_end": False,  # expired means lease_expires < now, as lease_expired() says
+        }
+        if limit is not None:
+            params["limit"] = limit
+        return [str(row["id"]) for row in self._query(views.LEASE_VIEW, **params)["rows"]]
+
+    def attachment(self, token_id: str, name: str) -> bytes:
+        return self.patience(lambda: self.db.get_attachment(token_id, name))
+
+    # -- writing in bulk -----------------------------------------------------------------------
+
+    def create(self, docs: Sequence[Mapping[str, Any]]) -> BulkResult:
+        return bulk.create(self.db, docs)
+
+    def update(self, ids: Iterable[str], mutate: Mutator) -> BulkResult:
+        return bulk.update(self.db, ids, mutate)
+
+    def delete(self, ids: Iterable[str]) -> BulkResult:
+        return bulk.delete(self.db, ids)
+
+    def update_one(
+        self,
+        doc_id: str,
+        mutate: Mutator,
+        *,
+        doc: Optional[Document] = None,
+        default: Optional[Callable[[], Dict[str, Any]]] = None,
+    ) -> Optional[Document]:
+        return update_one(self.db, doc_id, mutate, doc=doc, default=default)
+
+    def attach(self, token_id: str, name: str, data: bytes, content_type: str) -> None:
+        put_attachment(self.db, token_id, name, data, content_type)
+
+    def requeue_expired(
+        self,
+        t_type: str,
+        *,
+        now: float,
+        default_max_scrub: int,
+        limit: Optional[int] = None,
+    ) -> Dict[str, TokenState]:
+        outcome: Dict[str, TokenState] = {}
+
+        def take_back(doc: Dict[str, Any]) -> bool:
+            if not lease_expired(doc, now):
+                return False
+            reason = (
+                f"lease expired (attempt {doc.get('attempt')} "
+                f"on {doc.get('hostname') or 'unknown host'})"
+            )
+            state = requeue(doc, now=now, reason=reason, default_max_scrub=default_max_scrub)
+            outcome[str(doc["_id"])] = state
+            return True
+
+        for doc_id in self.expired(t_type, now, limit):
+            if update_one(self.db, doc_id, take_back) is None:
+                outcome.pop(doc_id, None)  # a conflict round recorded it; the write never landed
+            else:
+                log.info("token %s: lease expired, now %s", doc_id, outcome[doc_id].value)
+        return outcome
+
+    # -- the launcher's writes -----------------------------------------------------------------
+
+    def claim(
+        self,
+        t_type: str,
+        position: int,
+        *,
+        worker: Worker,
+        lease: float,
+        now: float,
+        carry: Optional[FencedWrite] = None,
+    ) -> ClaimAttempt:
+        self.ensure_views()
+        return claim_at(
+            self.db,
+            t_type,
+            position,
+            worker=worker,
+            lease=lease,
+            now=now,
+            carry=carry,
+        )
+
+    def write(self, change: FencedWrite) -> None:
+        write_fenced(self.db, change, patience=self.patience)

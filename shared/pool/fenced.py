@@ -1,0 +1,172 @@
+"""Compare-and-set on one CouchDB document: the write rounds every single-document change uses.
+
+A change is written with the ``_rev`` it was made on (``PUT``). A 409 means another writer got
+there first: the document is read again and the change applied again to the fresh revision,
+for at most :data:`ROUNDS` rounds. Two flavours:
+
+* :func:`update_one` for rules on the document's own fields (``mutate(doc) -> write?``): the
+  reaper's requeue, design-document edits, one attachment;
+* :func:`write_fenced` for the launcher's writes to the token it owns: the fresh revision is
+  handed to the writer's fence (:meth:`~.base.FencedWrite.rebase`), which refuses when the
+  token belongs to another attempt now. A write whose answer was lost and that is sent again
+  meets its own revision: the stored document then equals what was written
+  (:func:`same_change`), and that counts as written.
+
+A server that does not answer is retried by :class:`Patience` (the launcher keeps trying for
+minutes: by then its lease has run out and another launcher may take over).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from typing import Any, Callable, Dict, MutableMapping, Optional, TypeVar
+
+from grid_lrt.shared.couch import (
+    ConflictError,
+    CouchDB,
+    CouchUnreachableError,
+    Document,
+    DocumentNotFoundError,
+)
+from grid_lrt.shared.retry import Backoff, retrying
+
+from .base import FencedWrite, Mutator, TokenLostError, WriteAbandonedError
+
+__all__ = ["ROUNDS", "Patience", "put_attachment", "same_change", "update_one", "write_fenced"]
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+#: Re-read and re-apply rounds for one document before giving up.
+ROUNDS = 8
+
+
+class Patience:
+    """How long to keep retrying a server that does not answer (``CouchUnreachableError``).
+
+    Args:
+        seconds: Give up when the next pause would end later than this after the first try
+            (0: no retries beyond the HTTP client's own).
+        clock, sleep: Injectable for tests.
+    """
+
+    def __init__(
+        self,
+        seconds: float = 0.0,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self.sleep = sleep
+
+    def __call__(self, action: Callable[[], _T]) -> _T:
+        """``action()``, retried with pauses of 1, 2, 4 ... 60 s while the server is silent."""
+        if self.seconds <= 0:
+            return action()
+        return retrying(
+            action,
+            retry_on=CouchUnreachableError,
+            patience=self.seconds,
+            backoff=Backoff(first=1.0, factor=2.0, limit=60.0),
+            on_retry=lambda exc, tries, pause: log.warning(
+                "%s; retrying in %.0f s", getattr(exc, "message", exc), pause
+            ),
+            sleep=self.sleep,
+            clock=self.clock,
+        )
+
+
+def same_change(stored: MutableMapping[str, Any], written: MutableMapping[str, Any]) -> bool:
+    """True when ``stored`` holds exactly the fields of ``written`` (attachment data aside)."""
+    skip = ("_rev", "_attachments")
+    return {k: v for k, v in stored.items() if k not in skip} == {
+        k: v for k, v in written.items() if k not in skip
+    } and set(stored.get("_attachments") or {}) == set(written.get("_attachments") or {})
+
+
+def write_fenced(db: CouchDB, change: FencedWrite, *, patience: Patience) -> None:
+    """Write ``change`` with compare-and-set, re-basing on conflicts (see the module docstring).
+
+    Raises:
+        TokenLostError: the token was deleted, or its fence refused a fresh revision.
+        WriteAbandonedError: still conflicting after :data:`ROUNDS` rounds.
+        CouchUnreachableError: the server stayed silent longer than ``patience``.
+    """
+    token_id = change.token_id
+
+    def fresh() -> Document:
+        try:
+            return db.get(token_id)
+        except DocumentNotFoundError:
+            raise TokenLostError(f"token {token_id} was deleted while it ran") from None
+
+    for _ in range(ROUNDS):
+        doc = change.prepared()
+        try:
+            patience(functools.partial(db.save, doc))
+        except ConflictError:
+            stored = patience(fresh)
+            if same_change(stored, doc):  # our own write, its answer lost: it landed
+                doc["_rev"] = stored["_rev"]
+                change.landed(doc)
+                return
+            change.rebase(stored)
+            continue
+        change.landed(doc)
+        return
+    raise WriteAbandonedError(f"token {token_id} kept changing under us; write abandoned")
+
+
+def update_one(
+    db: CouchDB,
+    doc_id: str,
+    mutate: Mutator,
+    *,
+    doc: Optional[Document] = None,
+    default: Optional[Callable[[], Dict[str, Any]]] = None,
+) -> Optional[Document]:
+    """Apply ``mutate(doc) -> write?`` to one document and save it, re-reading on 409.
+
+    Returns the written document, or None when ``mutate`` declined, the document does not
+    exist and there is no ``default`` to create it from, or it kept conflicting for
+    :data:`ROUNDS` rounds (logged).
+    """
+    for _ in range(ROUNDS):
+        if doc is None:
+            doc = db.get_or_none(doc_id)
+            if doc is None:
+                if default is None:
+                    return None
+                doc = Document(default(), _id=doc_id)
+        if not mutate(doc):
+            return None
+        try:
+            db.save(doc)
+        except ConflictError:
+            doc = None
+            continue
+        return doc
+    log.warning("%s kept changing under us; left alone for now", doc_id)
+    return None
+
+
+def put_attachment(db: CouchDB, doc_id: str, name: str, data: bytes, content_type: str) -> None:
+    """Add or replace one attachment on the current revision, re-reading on 409.
+
+    Raises:
+        DocumentNotFoundError: no such document.
+        WriteAbandonedError: still conflicting after :data:`ROUNDS` rounds.
+    """
+    for _ in range(ROUNDS):
+        rev = db.get(doc_id)["_rev"]
+        try:
+            db.put_attachment(doc_id, rev, name, data, content_type)
+        except ConflictError:
+            continue
+        return
+    raise WriteAbandonedError(f"{doc_id} kept changing under us; {name} not attached")
