@@ -1,7 +1,7 @@
 """Leases: who owns a locked token, for how long, and what happens when the owner vanishes.
 
 The rules, all pure functions on a token document (the CouchDB writes that apply them are
-compare-and-swap on ``_rev``, see ``reaper.py`` and the launcher's ``claim.py``/``session.py``):
+compare-and-swap on ``_rev`` in the token pool, ``shared/pool``):
 
 * **Claim** (:func:`apply_claim`): only a ``todo`` token, checked on the revision that is
   written. Sets ``lock`` (epoch seconds), ``hostname``, the batch job id, ``attempt + 1`` and
