@@ -4,6 +4,7 @@ on the worker's Python (3.9); see tests/support/zipapp_kit.py for where its whee
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.metadata
 import json
@@ -134,6 +135,24 @@ def test_archive_holds_worker_code_and_dependencies_only(built: BuildResult) -> 
     assert built.min_python == WORKER_MIN_PYTHON
 
 
+def test_archive_holds_every_module_the_worker_code_imports(built: BuildResult) -> None:
+    """Each top-level name launcher/ and shared/ import is the stdlib or in the zipapp
+    (gfal2 excepted: the worker's OS provides it, and the launcher works without it)."""
+    with zipfile.ZipFile(built.path) as archive:
+        tops = {n.split("/", 1)[0].removesuffix(".py") for n in archive.namelist()}
+    imported = set()
+    for folder in ("launcher", "shared"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    imported |= {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"__future__", "gfal2"}
+    assert "yaml" in third_party
+    assert third_party <= tops, third_party - tops
+
+
 # -- in a fresh virtualenv on the worker's Python ------------------------------------------------
 
 
@@ -193,7 +212,7 @@ TOKVAR = (
     "# tokvar.cfg as GRID_LRT's yaml.dump wrote it (Python 2 tags, flow style)\n"
     "!!python/unicode 'OBSID': !!python/unicode '$OBSID'\n"
     "NUMSB: $NUMSB\n"
-    "_attachments: {srm.txt: $SRM}\n"
+    "_attachments: {!!python/str 'srm.txt': $SRM}\n"
 )
 
 

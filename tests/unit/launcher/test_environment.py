@@ -1,5 +1,8 @@
-"""Token → environment: tokvar.cfg (v0, through the worker's YAML-subset parser), config.json
-(v1), attachments as files, and the parser checked against real PyYAML output."""
+"""Token → environment: tokvar.cfg (v0), config.json (v1), attachments as files.
+
+How tokvar.cfg itself is read (PyYAML's safe loader, strings only, GRID_LRT's dumps) is in
+test_environment_tokvar.py.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,11 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+import yaml
 
 from grid_lrt.launcher.environment import export_value, token_environment
 from grid_lrt.launcher.failure import TokenFailure
-from grid_lrt.launcher.minyaml import MiniYamlError, loads
-from grid_lrt.shared.errors import ConfigError, ErrorCode
+from grid_lrt.shared.errors import ErrorCode
 
 pytestmark = pytest.mark.worker
 
@@ -52,7 +55,6 @@ def _env(token: Dict[str, Any], jobdir: Path, fetch: Fetcher) -> Dict[str, str]:
 
 
 def _tokvar(jobdir: Path, mapping: Dict[str, Any], **dump_options: Any) -> None:
-    yaml = pytest.importorskip("yaml")
     (jobdir / "tokvar.cfg").write_text(yaml.dump(mapping, **dump_options))
 
 
@@ -126,19 +128,25 @@ def test_fixed_variables_win(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
-        ("OBSID: $OBSID\n  bad: indent\n", 2, "indentation"),
-        ("OBSID: $OBSID\n- item\n", 2, "sequences"),
-        ("OBSID: '$OBSID\n", 1, "unterminated"),
-        ("OBSID: $OBSID\nOBSID: $OTHER\n", 2, "duplicate key"),
-        ("a: $A\nb: &anchor x\n", 2, "unsupported"),
-        ("OBSID: [$A, $B]\n", 1, "sequences"),
-        ("\tOBSID: $A\n", 1, "tab"),
-        ("just text\n", 1, "key: value"),
+        ("OBSID: $OBSID\n  bad: indent\n", 2, "mapping values are not allowed here"),
+        ("OBSID: $OBSID\n- item\n", 2, "but found '-' (while parsing a block mapping, line 1)"),
+        ("OBSID: '$OBSID\n", 2, "end of stream (while scanning a quoted scalar, line 1)"),
+        ("OBSID: $OBSID\nOBSID: $OTHER\n", 2, "duplicate key 'OBSID' (first on line 1)"),
+        ("a: $A\nb: *anchor\n", 2, "found undefined alias 'anchor'"),
+        ("OBSID: [$A, $B]\n", 1, "must map to '$VAR', not list"),
+        ("\tOBSID: $A\n", 1, "found character '\\t' that cannot start any token"),
+        ("just text\n", 1, "expected a mapping (key: value), found a single value"),
+        ("- OBSID\n- $OBSID\n", 1, "expected a mapping (key: value), found a list"),
+        ("a: $A\n~: $B\n", 2, "a key must be a string, not null"),
+        ("a: $A\nb: \x07\n", 2, "character #x0007 is not allowed"),
+        ("OBSID: !!int 5\n", 1, "must map to '$VAR', not int"),
+        ("x: !!python/object/apply:os.system [ls]\n", 1, "could not determine a constructor"),
         ("OBSID: $1BAD\n", 1, "not an environment variable name"),
         ("OBSID: 'has space'\n", 1, "not an environment variable name"),
         ("OBSID:\n  nested: $X\n", 1, "must map to '$VAR'"),
         ("_attachments: $X\n", 1, "_attachments must be a mapping"),
         ("_attachments:\n  a.txt: ''\n", 2, "needs '$VAR' or a file name"),
+        ("_attachments: {srm.txt: $A,\n  b.txt: ''}\n", 2, "needs '$VAR' or a file name"),
     ],
 )
 def test_bad_tokvar_is_code_29_with_file_and_line(
@@ -148,7 +156,7 @@ def test_bad_tokvar_is_code_29_with_file_and_line(
     with pytest.raises(TokenFailure) as info:
         _env(TOKEN, tmp_path, Fetcher(ATTACHMENTS))
     assert info.value.code is ErrorCode.SANDBOX_VARIABLES_INVALID
-    assert f"tokvar.cfg, line {line}" in info.value.message
+    assert info.value.message.startswith(f"tokvar.cfg, line {line}: ")
     assert words in info.value.message
 
 
@@ -272,130 +280,3 @@ def test_nul_in_a_value_is_refused(tmp_path: Path) -> None:
     with pytest.raises(TokenFailure, match="NUL") as info:
         _env(dict(TOKEN, bad="a\x00b"), tmp_path, Fetcher({}))
     assert info.value.code is ErrorCode.SANDBOX_VARIABLES_INVALID
-
-
-# -- the YAML subset parser against PyYAML ---------------------------------------------------
-
-TRICKY = {
-    "a": "000",
-    "b": "yes",
-    "c": "null",
-    "d": "",
-    "e": "x: y",
-    "f": "#hash",
-    "g": "a #b",
-    "h": "it's",
-    "i": 'say "hi"',
-    "j": "line1\nline2\n\nline4",
-    "k": "tab\there",
-    "l": " lead",
-    "m": "trail ",
-    "n": "ünïcode ✓",
-    "o": "\x07bell",
-    "p": "-dash",
-    "q": "[x]",
-    "r": "{x}",
-    "s": "@at",
-    "t": "%p",
-    "u": "&a",
-    "v": "*b",
-    "w": "!t",
-    "x": "|p",
-    "y": ">q",
-    "z": "1.5",
-    "aa": "~",
-    "bb": "True",
-    "cc": "a,b",
-    "dd": "?",
-    "ee": "-",
-    "ff": ":",
-    "gg": "a:b",
-    "hh": "'",
-    "ii": '"',
-    "jj": "\\",
-    "kk": "0x1F",
-    "ll": "=",
-    "mm": "<<",
-    "gsiftp://host:2811/pnfs/x y": "$URL",
-    "000": "key quoted",
-    "long plain": " ".join(["word"] * 50),
-    "long quoted": "x: " + " ".join(["w"] * 50),
-    "long double": "\n".join(["ab cd"] * 12) + "\t",
-    "_attachments": {"Pre-Facet-Calibrator-1.parset": "$PARSET", "srm.txt": "srm.txt"},
-}
-DUMP_OPTIONS = [
-    {},
-    {"default_flow_style": None},  # PyYAML < 5.1: inner mappings in flow style
-    {"default_flow_style": True},
-    {"width": 20},
-    {"width": 20, "default_flow_style": None},
-    {"width": 20, "default_flow_style": True},
-    {"allow_unicode": True},
-    {"default_style": '"'},
-    {"default_style": "'"},
-    {"explicit_start": True, "explicit_end": True},
-    {"indent": 4},
-    {"sort_keys": False},
-]
-
-
-@pytest.mark.parametrize("options", DUMP_OPTIONS, ids=lambda o: repr(o) or "default")
-@pytest.mark.parametrize("data", [SEED_SHELL_VARIABLES, TRICKY], ids=["seed", "tricky"])
-def test_parser_agrees_with_pyyaml(data: Dict[str, Any], options: Dict[str, Any]) -> None:
-    yaml = pytest.importorskip("yaml")
-    text = yaml.dump(data, **options)
-    assert yaml.safe_load(text) == data
-    assert loads(text) == data
-
-
-def test_parser_reads_python2_tags_comments_and_blank_lines() -> None:
-    text = (
-        "# tokvar.cfg written by GRID_LRT under Python 2\n"
-        "\n"
-        "!!python/unicode 'OBSID': !!python/unicode '$OBSID'   # the observation\n"
-        "\n"
-        "_attachments:\n"
-        "    # the parset\n"
-        "    !!python/str 'a.parset': $PARSET\n"
-        "\n"
-        "    srm.txt: srm.txt\n"
-        "empty:\n"
-        "nothing: ~\n"
-        "...\n"
-    )
-    parsed = loads(text)
-    assert parsed == {
-        "OBSID": "$OBSID",
-        "_attachments": {"a.parset": "$PARSET", "srm.txt": "srm.txt"},
-        "empty": None,
-        "nothing": None,
-    }
-    assert parsed.lines == {"OBSID": 3, "_attachments": 5, "empty": 10, "nothing": 11}
-    assert parsed["_attachments"].lines == {"a.parset": 7, "srm.txt": 9}
-
-
-def test_parser_empty_document() -> None:
-    assert loads("") == {}
-    assert loads("# only a comment\n\n") == {}
-    assert loads("{}\n") == {}
-
-
-@pytest.mark.parametrize(
-    ("text", "line"),
-    [
-        ("a: b\n---\nc: d\n", 2),
-        ('a: "bad \\q escape"\n', 1),
-        ("a: {b: c\n", 1),
-        ("a: b: c\n", 1),
-        ("a: |\n  block\n", 1),
-        ("? complex\n: value\n", 1),
-        ("  a: b\n", 1),
-        ("a: 'x' trailing\n", 1),
-    ],
-)
-def test_parser_errors_name_the_line(text: str, line: int) -> None:
-    with pytest.raises(MiniYamlError) as info:
-        loads(text, source="tokvar.cfg")
-    assert info.value.line == line
-    assert str(info.value).startswith(f"tokvar.cfg, line {line}: ")
-    assert isinstance(info.value, ConfigError)
