@@ -2,9 +2,10 @@
 
 ::
 
-    srm.txt ──parse──▶ links (line, transfer URL, locality URL, file name)
+    srm.txt ──parse──▶ links (line, transfer URL, locality URL, file name)   inputs_links
             ──locality check (all files, before any copy)── NEARLINE → 22, LOST/UNAVAILABLE → 27
             ──copy, ``parallel`` at once, retries with backoff, adler32 check── → 21 / 24
+                                                                              inputs_copy
             ──extract *.tar, *.tar.gz, *.tgz into Input/ (safe_extract), delete the tar──
 
 Codes (the :class:`~grid_lrt.launcher.failure.TokenFailure` raised):
@@ -23,44 +24,26 @@ Codes (the :class:`~grid_lrt.launcher.failure.TokenFailure` raised):
   documented meaning "files not downloaded fully" fits, and a new attempt may fetch it whole.
   (An OS error while extracting, such as a full disk, is 21.)
 
-SURLs (``srm://`` of an LTA site) are turned into the transfer protocol asked for with
-:mod:`grid_lrt.shared.surl`: ``auto`` copies over GridFTP (``gsiftp://``, what GRID_LRT's
-``download.sh`` did with ``globus-url-copy``), ``https`` uses the site's download service,
-``srm`` the full SRM form (``srm://host:8443/srm/managerv2?SFN=/path``). The tape state is
-always asked with the SRM form, because GridFTP and the https download service cannot tell it.
-Other links (``file://``, ``https://``, ``davs://``, ``gsiftp://`` of other hosts,
-``mock://``) are used as written.
+The tape states are the words of :class:`~grid_lrt.shared.locality.Locality`. How SURLs are
+turned into transfer and tape-state URLs: :mod:`.inputs_links`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type, TypeVar
-from urllib.parse import unquote, urlsplit
+from typing import Callable, List, Optional, Sequence, TypeVar
 
-from grid_lrt.launcher.checksums import adler32_file, same_checksum
 from grid_lrt.launcher.failure import TokenFailure
-from grid_lrt.launcher.storage.base import (
-    ChecksumMismatchError,
-    DestinationNotAccessibleError,
-    FileOnTapeError,
-    SourceNotFoundError,
-    Storage,
-    StorageError,
-    UnsupportedSchemeError,
-)
+from grid_lrt.launcher.inputs_copy import STAGE_HINT, InputFetcher, human_size
+from grid_lrt.launcher.inputs_links import PROTOCOLS, InputLink, parse_links
+from grid_lrt.launcher.storage.base import Storage
 from grid_lrt.launcher.unpack import ArchiveError, UnsafeArchiveError, safe_extract
-from grid_lrt.shared import surl
-from grid_lrt.shared.errors import ErrorCode, UsageError
+from grid_lrt.shared.errors import ErrorCode
 from grid_lrt.shared.locality import Locality
-from grid_lrt.shared.redact import redact, redact_url
-from grid_lrt.shared.retry import Backoff, retrying
+from grid_lrt.shared.redact import redact_url
 
 __all__ = ["ARCHIVE_SUFFIXES", "PROTOCOLS", "InputLink", "fetch_inputs", "parse_links"]
 
@@ -68,145 +51,10 @@ log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-#: Transfer protocols for SURLs (see the module docstring).
-PROTOCOLS = ("auto", "https", "srm")
 #: Downloaded files with these name endings are extracted into ``Input/`` and deleted.
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
 #: How many files a "not staged"/"lost" message names.
 _SHOW = 3
-_FINAL: Tuple[Tuple[Type[StorageError], ErrorCode], ...] = (  # errors not worth a retry
-    (SourceNotFoundError, ErrorCode.DOWNLOAD_FAILED),
-    (FileOnTapeError, ErrorCode.DATA_NOT_STAGED),
-    (UnsupportedSchemeError, ErrorCode.TRANSFER_TOOL_MISSING),
-    (DestinationNotAccessibleError, ErrorCode.DOWNLOAD_FAILED),
-)
-_STAGE_HINT = (
-    "stage the data first (lrt stage submit / wait), then reset the token to todo "
-    "(lrt tokens reset TYPE)"
-)
-
-
-@dataclass(frozen=True)
-class InputLink:
-    """One line of ``srm.txt``, ready to copy.
-
-    Attributes:
-        line: Line number in ``srm.txt`` (1-based).
-        link: The link as written (stripped; SURLs normalised).
-        url: The URL to copy from.
-        locality_url: The URL to ask for the tape state.
-        name: The local file name (basename of the link's path).
-    """
-
-    line: int
-    link: str
-    url: str
-    locality_url: str
-    name: str
-
-
-def _fail20(line: int, text: str, why: str, hint: str = "") -> TokenFailure:
-    return TokenFailure(
-        ErrorCode.NO_DOWNLOAD_FILE, f"srm.txt line {line}: {text!r} {why}", hint=hint
-    )
-
-
-def _basename(path: str) -> str:
-    """The file name at the end of ``path`` ("" for a folder path ending in ``/``)."""
-    return unquote(path.rsplit("/", 1)[-1])
-
-
-def _parse_line(number: int, text: str, protocol: str, door: Optional[str] = None) -> InputLink:
-    """Turn one non-empty, non-comment line into an :class:`InputLink`."""
-    if any(c.isspace() for c in text):
-        raise _fail20(number, text, "holds spaces: write one link per line")
-    if surl.is_surl(text) and surl.find_site(text) is not None:
-        link = surl.normalise(text)
-        try:
-            path = surl.path_of(link)
-            srm_form = surl.to_gfal(link)
-            if door:
-                srm_form = url = door.rstrip("/") + path
-            elif protocol == "https":
-                url = surl.to_https(link)
-            elif protocol == "srm":
-                url = srm_form
-            else:
-                url = surl.to_gsiftp(link)
-        except surl.SurlError as exc:
-            raise _fail20(number, text, f"cannot be converted: {exc.message}", exc.hint) from exc
-        return InputLink(number, link, url, srm_form, _basename(path))
-    parts = urlsplit(text)
-    if "://" not in text or not parts.scheme:
-        raise _fail20(
-            number,
-            redact_url(text),
-            "is not a URL",
-            "write srm://..., gsiftp://..., https://..., davs://... or file:///abs/path",
-        )
-    name = _basename(parts.path)
-    if name in ("", ".", "..") or "/" in name or "\\" in name:
-        raise _fail20(number, redact_url(text), "does not name a file")
-    return InputLink(number, text, text, text, name)
-
-
-def parse_links(
-    srm_text: Optional[str], *, protocol: str = "auto", door: Optional[str] = None
-) -> List[InputLink]:
-    """Read ``srm.txt``: one link per line; blank lines and ``#`` comments are ignored.
-
-    Args:
-        srm_text: The attachment's text, or None when the token has none.
-        protocol: ``auto``, ``https`` or ``srm`` (how SURLs are copied).
-        door: A URL prefix that replaces every SURL's site (``door + /pnfs/...``), for
-            both the copy and the tape state: a local mirror, a test archive or the demo.
-
-    Raises:
-        TokenFailure: ``NO_DOWNLOAD_FILE`` (20) when there is no file, no link, a line that is
-            not a link, or two links that would land in the same local file.
-        UsageError: ``protocol`` is not one of :data:`PROTOCOLS`.
-    """
-    if protocol not in PROTOCOLS:
-        raise UsageError(
-            f"unknown transfer protocol {protocol!r}", hint=f"use one of {', '.join(PROTOCOLS)}"
-        )
-    if srm_text is None:
-        raise TokenFailure(
-            ErrorCode.NO_DOWNLOAD_FILE,
-            "the token has no srm.txt attachment listing its input data",
-            hint="attach the list of input links as srm.txt (lrt tokens create --srm-file)",
-        )
-    links: List[InputLink] = []
-    seen: Dict[str, int] = {}
-    for number, raw in enumerate(srm_text.splitlines(), start=1):
-        text = raw.strip()
-        if not text or text.startswith("#"):
-            continue
-        link = _parse_line(number, text, protocol, door)
-        if link.name in seen:
-            raise _fail20(
-                number,
-                redact_url(text),
-                f"downloads to {link.name!r}, like line {seen[link.name]}",
-                "each input must have its own file name",
-            )
-        seen[link.name] = number
-        links.append(link)
-    if not links:
-        raise TokenFailure(
-            ErrorCode.NO_DOWNLOAD_FILE,
-            "srm.txt is empty: it lists no input link",
-            hint="put one link per line in srm.txt",
-        )
-    return links
-
-
-def _human(size: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"  # pragma: no cover
 
 
 def _names(links: Sequence[InputLink]) -> str:
@@ -215,204 +63,9 @@ def _names(links: Sequence[InputLink]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-class _Fetcher:
-    """One ``fetch_inputs`` call: the shared state of its worker threads."""
-
-    def __init__(
-        self,
-        input_dir: Path,
-        storage_for: Callable[[str], Storage],
-        *,
-        attempts: int,
-        backoff: float,
-        sleep: Callable[[float], None],
-        total: int,
-    ) -> None:
-        self.input_dir = input_dir
-        self._storage_for = storage_for
-        self._storages: Dict[str, Storage] = {}
-        self.attempts = max(1, attempts)
-        self.backoff = backoff
-        self._sleep = sleep
-        self.total = total
-        self.stop = threading.Event()
-        self._lock = threading.Lock()
-        self.done = 0
-        self.bytes = 0
-
-    # ---- helpers -------------------------------------------------------------------------------
-
-    def storage(self, url: str) -> Storage:
-        """The adapter for ``url`` (one per scheme), or TokenFailure 13."""
-        scheme = urlsplit(url).scheme.lower()
-        with self._lock:
-            found = self._storages.get(scheme)
-        if found is not None:
-            return found
-        try:
-            found = self._storage_for(url)
-        except UnsupportedSchemeError as exc:
-            raise TokenFailure(
-                ErrorCode.TRANSFER_TOOL_MISSING,
-                f"cannot download {redact_url(url)}: {exc.message}",
-                hint=exc.hint or "install the gfal2 Python bindings on the worker",
-            ) from exc
-        with self._lock:
-            return self._storages.setdefault(scheme, found)
-
-    def pause(self, seconds: float) -> None:
-        """Sleep ``seconds`` in short slices, returning early once another file failed."""
-        left = seconds
-        while left > 0 and not self.stop.is_set():
-            step = min(left, 0.5)
-            self._sleep(step)
-            left -= step
-
-    # ---- locality ------------------------------------------------------------------------------
-
-    def locality(self, link: InputLink) -> Optional[str]:
-        """The tape state of ``link``, None when it cannot be told (no error)."""
-        try:
-            storage = self.storage(link.locality_url)
-            state = storage.locality(link.locality_url)
-        except (TokenFailure, UnsupportedSchemeError):
-            log.debug("no tape state for %s on this worker", redact_url(link.locality_url))
-            return None
-        except SourceNotFoundError as exc:
-            raise TokenFailure(
-                ErrorCode.DOWNLOAD_FAILED,
-                f"input {redact_url(link.link)} (srm.txt line {link.line}) does not exist: "
-                f"{exc.message}",
-            ) from exc
-        except StorageError as exc:
-            log.warning(
-                "cannot tell whether %s is on tape (%s); trying to copy it",
-                redact_url(link.link),
-                redact(exc.message),
-            )
-            return None
-        return state.strip().upper() if state else None
-
-    # ---- copy ----------------------------------------------------------------------------------
-
-    def _verify(self, storage: Storage, link: InputLink, dest: Path) -> None:
-        """Compare the copy with the storage's adler32 (or size): ChecksumMismatchError."""
-        try:
-            expected = storage.checksum(link.url, "adler32")
-        except StorageError as exc:
-            log.warning("no checksum for %s: %s", redact_url(link.link), redact(exc.message))
-            expected = None
-        if expected:
-            actual = adler32_file(dest)
-            if not same_checksum(expected, actual):
-                raise ChecksumMismatchError(
-                    f"adler32 of {link.name} is {actual}, the storage says {expected}",
-                    url=redact_url(link.url),
-                    expected=expected,
-                    actual=actual,
-                )
-            log.debug("adler32 %s verified for %s", actual, link.name)
-            return
-        try:
-            size = storage.size(link.url)
-        except StorageError:
-            return
-        local = dest.stat().st_size
-        if size != local:
-            raise ChecksumMismatchError(
-                f"{link.name} has {local} bytes, the storage says {size}",
-                url=redact_url(link.url),
-                expected=f"{size} bytes",
-                actual=f"{local} bytes",
-            )
-
-    def _fail(self, code: ErrorCode, link: InputLink, why: str, hint: str = "") -> TokenFailure:
-        return TokenFailure(
-            code,
-            f"cannot download {redact_url(link.link)} (srm.txt line {link.line}): {redact(why)}",
-            hint=hint,
-        )
-
-    def fetch(self, link: InputLink) -> Path:
-        """Copy one file with retries and verification; TokenFailure when it cannot."""
-        storage = self.storage(link.url)
-        dest = self.input_dir / link.name
-        started = time.monotonic()
-        tries = 0
-        mismatched = False
-
-        def copy() -> None:
-            """One try. After the file's first checksum mismatch it is copied again at once:
-            a damaged copy, not a failing storage (no pause, not counted as a try)."""
-            nonlocal tries, mismatched
-            tries += 1
-            while True:
-                if self.stop.is_set():
-                    raise self._fail(ErrorCode.DOWNLOAD_FAILED, link, "cancelled")
-                try:
-                    storage.download(link.url, dest)
-                    self._verify(storage, link, dest)
-                    return
-                except ChecksumMismatchError as exc:
-                    dest.unlink(missing_ok=True)
-                    if mismatched:
-                        raise self._fail(
-                            ErrorCode.CHECKSUM_MISMATCH,
-                            link,
-                            f"{exc.message} (after a second copy)",
-                            "the file at the storage may be damaged; ask the archive to check it",
-                        ) from exc
-                    mismatched = True
-                    log.warning("%s; copying it again", redact(exc.message))
-
-        def note(exc: BaseException, failed: int, pause: float) -> None:
-            message = exc.message if isinstance(exc, StorageError) else str(exc)
-            log.warning(
-                "copy of %s failed (%s); attempt %d of %d in %.1f s",
-                link.name,
-                redact(message),
-                failed + 1,
-                self.attempts,
-                pause,
-            )
-
-        try:
-            retrying(
-                copy,
-                retry_on=StorageError,
-                when=lambda exc: isinstance(exc, StorageError) and exc.transient,
-                attempts=self.attempts,
-                backoff=Backoff(self.backoff, 2.0, math.inf),
-                on_retry=note,
-                sleep=self.pause,  # returns early once another file failed
-            )
-        except StorageError as exc:
-            final = next((code for cls, code in _FINAL if isinstance(exc, cls)), None)
-            if final is not None:
-                hint = _STAGE_HINT if final is ErrorCode.DATA_NOT_STAGED else exc.hint
-                raise self._fail(final, link, exc.message, hint) from exc
-            why = f"{exc.message} (attempt {tries} of {self.attempts})"
-            raise self._fail(ErrorCode.DOWNLOAD_FAILED, link, why, exc.hint) from exc
-        size = dest.stat().st_size
-        with self._lock:
-            self.done += 1
-            self.bytes += size
-            done, total_bytes = self.done, self.bytes
-        log.info(
-            "input %d/%d: %s (%s in %.1f s; %s so far)",
-            done,
-            self.total,
-            link.name,
-            _human(size),
-            time.monotonic() - started,
-            _human(total_bytes),
-        )
-        return dest
-
-
 def _run_all(
     pool: ThreadPoolExecutor,
-    fetcher: _Fetcher,
+    fetcher: InputFetcher,
     work: Callable[[InputLink], _T],
     links: List[InputLink],
 ) -> List[_T]:
@@ -450,7 +103,7 @@ def _check_localities(links: List[InputLink], states: Sequence[Optional[str]]) -
             ErrorCode.DATA_NOT_STAGED,
             f"{len(on_tape)} of {len(links)} input files are only on tape (NEARLINE): "
             f"{_names(on_tape)}",
-            hint=_STAGE_HINT,
+            hint=STAGE_HINT,
         )
     for link, state, where in zip(links, states, known):
         if state is not None and (where is None or not where.on_disk):
@@ -534,7 +187,7 @@ def fetch_inputs(
     """
     links = parse_links(srm_text, protocol=protocol, door=door)
     input_dir.mkdir(parents=True, exist_ok=True)
-    fetcher = _Fetcher(
+    fetcher = InputFetcher(
         input_dir, storage_for, attempts=attempts, backoff=backoff, sleep=sleep, total=len(links)
     )
     started = time.monotonic()
@@ -547,7 +200,7 @@ def fetch_inputs(
     log.info(
         "downloaded %d input files, %s in %.1f s",
         len(paths),
-        _human(fetcher.bytes),
+        human_size(fetcher.bytes),
         time.monotonic() - started,
     )
     if any(_is_archive(p) for p in paths):
