@@ -47,9 +47,8 @@ for _path in (str(ROOT), str(HERE)):
 from picas_baseline import own_pouchdb_server, run_picas_baseline  # noqa: E402
 
 from grid_lrt.shared.couch import CouchDB  # noqa: E402
-from grid_lrt.shared.schema import new_token  # noqa: E402
 from grid_lrt.shared.pool import CouchTokenPool  # noqa: E402
-from grid_lrt.shared.schema import TokenState  # noqa: E402
+from grid_lrt.shared.schema import TokenState, new_token  # noqa: E402
 from tests.support.launcher_kit import LAUNCHER, make_sandbox  # noqa: E402
 
 TYPE = "bench_noop"

@@ -9,7 +9,8 @@ from typing import Any, Callable, Dict
 from grid_lrt.shared import surl
 from grid_lrt.shared.errors import UsageError
 
-from ..staging.srmlist import SurlList, slice_dicts
+from ..staging.chunking import slice_dicts
+from ..staging.surllist import SurlList
 from .output import print_json, print_table
 
 __all__ = ["register"]

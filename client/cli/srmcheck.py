@@ -10,7 +10,7 @@ from typing import Any
 from ..staging.base import FileState
 from ..staging.gfal import check_states
 from ..staging.release import status_url
-from ..staging.srmlist import SurlList
+from ..staging.surllist import SurlList
 from .output import print_json, print_table
 
 __all__ = ["add_check"]

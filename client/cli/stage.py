@@ -16,7 +16,7 @@ from grid_lrt.shared.errors import UsageError
 from ..staging.base import StageRequest, StageStatus, wait_until_done
 from ..staging.lta import LtaStager
 from ..staging.release import release_staged
-from ..staging.srmlist import SurlList
+from ..staging.surllist import SurlList
 from .connect import add_connection_options, pool
 from .output import print_json
 

@@ -147,7 +147,8 @@ def _counts_rows(counts: Dict[TokenState, int]) -> List[List[Any]]:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from ..staging.srmlist import SurlList, slice_dicts
+    from ..staging.chunking import slice_dicts
+    from ..staging.surllist import SurlList
     from ..tokenconfig import TokenConfig, load_token_config
     from ..tokendocs import chunk_tokens, create_tokens
 

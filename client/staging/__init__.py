@@ -1,6 +1,6 @@
 """Login-node handling of LTA data: lists of SURLs (``srmlist``) and, later, staging.
 
-Import from the submodules, e.g. ``from grid_lrt.client.staging.srmlist import SurlList``;
+Import from the submodules, e.g. ``from grid_lrt.client.staging.surllist import SurlList``;
 importing this package does nothing else.
 """
 

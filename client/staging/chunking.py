@@ -1,26 +1,28 @@
-"""Slicing subband → links pairs into chunks of consecutive subband numbers.
+"""Slicing subband → links pairs into chunks of consecutive subband numbers::
 
-Re-exported by :mod:`grid_lrt.client.staging.srmlist`, so both imports work::
+    chunks = slice_dicts(links.sbn_dict(), 10)   # {'100': SurlList([...10 links]), ...}
 
-    from grid_lrt.client.staging.srmlist import slice_dicts
-    d_10 = slice_dicts(s_list.sbn_dict(), 10)   # {'100': srmlist([...10 links]), ...}
+GRID_LRT's ``slice_dicts`` (:mod:`grid_lrt.client.compat.srmlist`) is this function with
+``srmlist`` chunks for plain-string links.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from grid_lrt.client.staging.errors import SubbandError
+from grid_lrt.client.staging.surllist import SurlList
 from grid_lrt.shared.errors import UsageError
-
-if TYPE_CHECKING:
-    from grid_lrt.client.staging.srmlist import SurlList
 
 __all__ = ["slice_dicts"]
 
 
 def slice_dicts(
-    srmdict: Mapping[Any, Any] | Iterable[tuple[Any, Any]], slice_size: int = 10
+    srmdict: Mapping[Any, Any] | Iterable[tuple[Any, Any]],
+    slice_size: int = 10,
+    *,
+    empty: SurlList | None = None,
 ) -> dict[str, SurlList]:
     """Group subband → links pairs into chunks of ``slice_size`` consecutive subband numbers.
 
@@ -35,20 +37,18 @@ def slice_dicts(
             values are a link, a :class:`SurlList` or an iterable of links. Repeated keys are
             merged.
         slice_size: Subband numbers per chunk, at least 1.
+        empty: The list the chunks are made like when no value is a list (plain-string
+            links): default an empty :class:`SurlList` with every check on.
 
     Returns:
         Chunk name → list of links, in ascending order; the lists are of the values' class
-        (``srmlist`` for plain strings) with the same checks.
+        (``empty``'s for plain strings) with the same checks.
 
     Raises:
         UsageError: ``slice_size`` is not a positive integer.
         SubbandError: A key is not a whole number.
         SrmListError: The links do not fit in one list (other OBSID or site).
     """
-    # srmlist re-exports this function, so it is imported here, not at module level (cycle).
-    from grid_lrt.client.staging.errors import SubbandError
-    from grid_lrt.client.staging.srmlist import SurlList, srmlist
-
     if isinstance(slice_size, bool) or not isinstance(slice_size, int) or slice_size < 1:
         raise UsageError(f"slice_size must be a whole number of at least 1, not {slice_size!r}.")
     pairs = srmdict.items() if isinstance(srmdict, Mapping) else srmdict
@@ -65,7 +65,7 @@ def slice_dicts(
             proto = value
     if not by_number:
         return {}
-    template = proto if proto is not None else srmlist()
+    template = proto if proto is not None else (empty if empty is not None else SurlList())
     start = min(by_number)
     sliced: dict[str, SurlList] = {}
     for number in sorted(by_number):

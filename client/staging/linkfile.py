@@ -1,7 +1,6 @@
-"""Reading link files (one SURL per line) into :class:`~.srmlist.SurlList` lists.
+"""Reading link files (one SURL per line) into :class:`~.surllist.SurlList` lists.
 
-:meth:`SurlList.from_file <grid_lrt.client.staging.srmlist.SurlList.from_file>` and
-:func:`load_file_into_srmlist` (re-exported by :mod:`grid_lrt.client.staging.srmlist`) call
+:meth:`SurlList.from_file <grid_lrt.client.staging.surllist.SurlList.from_file>` calls
 :func:`read_link_file`.
 """
 
@@ -10,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-if TYPE_CHECKING:
-    from grid_lrt.client.staging.srmlist import SurlList, srmlist
+from grid_lrt.client.staging.errors import InvalidLinkError, SrmFileError, SrmListError
 
-__all__ = ["EXAMPLE_LINK", "VALID_LINE", "load_file_into_srmlist", "read_link_file"]
+if TYPE_CHECKING:
+    from grid_lrt.client.staging.surllist import SurlList
+
+__all__ = ["EXAMPLE_LINK", "VALID_LINE", "read_link_file"]
 
 _L = TypeVar("_L", bound="SurlList")
 
@@ -38,9 +39,6 @@ def read_link_file(path: str | Path, into: _L) -> _L:
         SrmFileError: The file cannot be read, or a line is refused; the message names the
             file and the line number.
     """
-    # srmlist imports this module, so its names are imported here, not at module level (cycle).
-    from grid_lrt.client.staging.errors import InvalidLinkError, SrmFileError, SrmListError
-
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -59,14 +57,3 @@ def read_link_file(path: str | Path, into: _L) -> _L:
                 msg += " " + VALID_LINE
             raise SrmFileError(msg, hint=exc.hint or VALID_LINE, detail=exc.detail) from exc
     return into
-
-
-def load_file_into_srmlist(filename: str | Path) -> srmlist:
-    """Read a link file into an :class:`srmlist` (GRID_LRT helper; see :meth:`SurlList.from_file`).
-
-    Raises:
-        SrmFileError: The file cannot be read or a line is refused.
-    """
-    from grid_lrt.client.staging.srmlist import srmlist
-
-    return srmlist.from_file(filename)

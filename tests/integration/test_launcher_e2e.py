@@ -12,11 +12,10 @@ from typing import Any, Dict, List
 
 import pytest
 
-from grid_lrt.shared.schema import inline_attachment
 from grid_lrt.client.token import TokenHandler, TokenSet
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import ErrorCode
-from grid_lrt.shared.schema import TokenState, new_token, state_of
+from grid_lrt.shared.schema import TokenState, inline_attachment, new_token, state_of
 from tests.support.couchdb import CouchServer
 from tests.support.helpers import couch
 from tests.support.launcher_kit import (

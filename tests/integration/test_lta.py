@@ -224,7 +224,7 @@ def test_import_does_no_io(tmp_path: Path) -> None:
         pathlib.Path.read_text = pathlib.Path.is_file = refuse
         socket.socket.connect = refuse
         from grid_lrt.client.staging import stager_access, stage_all_LTA, lta, ltacreds
-        assert stager_access._state["default"] is None
+        from grid_lrt.client.compat import stager_access, stage_all_LTA, state_all
         """
     )
     env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}

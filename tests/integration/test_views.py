@@ -114,8 +114,8 @@ def test_leases_view_lists_exactly_the_leased_locked_tokens(db: CouchDB) -> None
     """``leases`` holds the locked tokens with a lease, keyed [type, lease_expires]; its key
     range up to ``now`` (``TokenPool.expired``) is exactly ``lease.lease_expired``."""
     from grid_lrt.shared.lease import lease_expired
-    from grid_lrt.shared.schema import num
     from grid_lrt.shared.pool import CouchTokenPool
+    from grid_lrt.shared.schema import num
 
     t0 = 1_700_000_000
 

@@ -137,8 +137,7 @@ def outputs(db: CouchDB, ids: Sequence[str]) -> Dict[str, Any]:
 
 def token_doc(t_type: str, token_id: str, *, srm: str = "", **fields: Any) -> Dict[str, Any]:
     """A todo token of ``t_type`` with ``fields``; ``srm`` (when given) attached as srm.txt."""
-    from grid_lrt.shared.schema import inline_attachment
-    from grid_lrt.shared.schema import new_token
+    from grid_lrt.shared.schema import inline_attachment, new_token
 
     doc = new_token(t_type, token_id, dict(fields))
     if srm:
