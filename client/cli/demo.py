@@ -17,13 +17,18 @@ from typing import Any, Dict
 
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import ErrorCode
-from grid_lrt.shared.schema import TokenState
+from grid_lrt.shared.pool import CouchTokenPool
+from grid_lrt.shared.schema import TokenState, reset_for_retry
 from grid_lrt.shared.surl import path_of
 
+from .. import token_archive
 from ..demodata import make_archive, make_sandbox
 from ..localserver import local_server
-from ..staging.srmlist import SurlList, slice_dicts
-from ..token import TokenHandler, TokenSet
+from ..staging.chunking import slice_dicts
+from ..staging.surllist import SurlList
+from ..tokenconfig import load_token_config
+from ..tokendocs import chunk_tokens, create_tokens
+from ..typeviews import TypeViews
 from .output import print_table
 
 __all__ = ["register"]
@@ -51,8 +56,11 @@ def _step(text: str) -> None:
     print(f"\n== {text}")
 
 
-def _overview(th: TokenHandler) -> None:
-    counts = th.pool.counts(th.t_type)
+T_TYPE = "L229507_demo"
+
+
+def _overview(pool: CouchTokenPool) -> None:
+    counts = pool.counts(T_TYPE)
     print_table(
         ["state", "tokens"],
         [[s.value, counts[s]] for s in TokenState] + [["total", sum(counts.values())]],
@@ -87,9 +95,9 @@ def run_launchers(env: Dict[str, str], t_type: str, *, count: int) -> None:
     print(f"launchers exited with {codes}")
 
 
-def _outcomes(th: TokenHandler) -> None:
+def _outcomes(pool: CouchTokenPool) -> None:
     rows = []
-    for doc in th.pool.docs(th.pool.ids(th.t_type)):
+    for doc in pool.docs(pool.ids(T_TYPE)):
         code = doc.get("output")
         rows.append([doc["_id"], doc.get("status"), code, ErrorCode.describe(code)])
     print_table(["token", "status", "output", "meaning"], sorted(rows))
@@ -100,12 +108,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     with resources.as_file(sample) as sample_dir, local_server() as server:
         _step(f"local CouchDB-compatible server on {server.url}; database lrt_demo")
-        CouchDB(server.url, "lrt_demo", user=server.user, password=server.password).create()
-        th = TokenHandler(
-            "L229507_demo", srv=server.url, uname=server.user, pwd=server.password, dbn="lrt_demo"
-        )
-        th.add_overview_view()
-        th.add_status_views()
+        db = CouchDB(server.url, "lrt_demo", user=server.user, password=server.password)
+        db.create()
+        pool = CouchTokenPool(db)
+        pool.ensure_views()
+        per_type = TypeViews(pool, T_TYPE)
+        per_type.add_overview()
+        per_type.add_status_views()
 
         _step("sample observation: SURL list -> chunks of 10 subbands")
         links = SurlList.from_file(sample_dir / "srm_L229507_sara.txt")
@@ -115,18 +124,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
 
         _step("token set from tutorial.cfg, one token per chunk, srm.txt attached (bulk)")
-        ts = TokenSet(th, sample_dir / "tutorial.cfg")
-        result = ts.create_dict_tokens(
-            chunks, id_append=links.obsid or "L000000", file_upload="srm.txt"
+        fields = dict(load_token_config(sample_dir / "tutorial.cfg").token)
+        fields.pop("type", None)
+        docs = chunk_tokens(
+            T_TYPE, chunks, fields, id_append=links.obsid or "L000000", file_upload="srm.txt"
         )
-        print(result.summary("created"))
-        print(
-            "again: "
-            + ts.create_dict_tokens(
-                chunks, id_append=links.obsid or "L000000", file_upload="srm.txt"
-            ).summary("created")
-        )
-        _overview(th)
+        print(create_tokens(pool, docs).summary("created"))
+        print("again: " + create_tokens(pool, docs).summary("created"))
+        _overview(pool)
 
         _step("local storage: subband tarballs, a sandbox, a results folder")
         root = args.out.resolve()
@@ -135,27 +140,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
         sandbox = make_sandbox(root / "sandbox" / "demo.tar.gz")
         results = root / "results"
         results.mkdir(exist_ok=True)
-        ts.add_keys_to_list("OBSID", links.obsid or "L000000")
-        ts.add_keys_to_list("SBXloc", sandbox.as_uri())
-        ts.add_keys_to_list("RESULTS_DIR", results.as_uri())
+        where = {
+            "OBSID": links.obsid or "L000000",
+            "SBXloc": sandbox.as_uri(),
+            "RESULTS_DIR": results.as_uri(),
+        }
+
+        def locate(doc: Dict[str, Any]) -> bool:
+            doc.update(where)
+            return True
+
+        pool.update(pool.ids(T_TYPE), locate)
         missing = archive / surl_path(links[25])
         missing.rename(missing.with_suffix(".hidden"))
         print(f"hidden one input ({missing.name}) so that its token fails with code 21")
 
         env = launcher_environment(server, "lrt_demo", root)
         _step("two lrt-launcher processes drain the pool (as two grid jobs would)")
-        run_launchers(env, th.t_type, count=2)
-        _overview(th)
-        _outcomes(th)
+        run_launchers(env, T_TYPE, count=2)
+        _overview(pool)
+        _outcomes(pool)
 
         _step("put the input back, retry the error view (scrub_count + 1), run a launcher")
         missing.with_suffix(".hidden").rename(missing)
-        print(th.reset_tokens("error").summary("reset"))
-        run_launchers(env, th.t_type, count=1)
-        _overview(th)
+        print(pool.update(pool.ids(T_TYPE, TokenState.ERROR), reset_for_retry).summary("reset"))
+        run_launchers(env, T_TYPE, count=1)
+        _overview(pool)
         print(f"results in {results}: {', '.join(sorted(p.name for p in results.iterdir()))}")
 
         _step(f"archive every token to local storage: {args.out}")
-        print(th.archive_tokens(compress=True, dest=args.out))
+        print(token_archive.archive_type(pool, T_TYPE, args.out, compress=True).path)
     print("\ndemo finished: the server was stopped; the archive is in", args.out)
     return 0
