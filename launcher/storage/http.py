@@ -12,96 +12,43 @@ Status codes become the exceptions of :mod:`.base`: 404 on a read → SourceNotF
 507 → NoSpaceError, 412 or an existing target → DestinationExistsError; connection errors,
 time-outs and 500/502/503/504 are retried a few times, then StorageUnavailableError.
 
-Trust (always verified; ``X509_CERT_DIR``, ``REQUESTS_CA_BUNDLE``, ``X509_USER_PROXY``) and the
-``Digest`` parsing live in :mod:`.httpsession`. Credentials in a URL
-(``https://user:pass@host/``) are used but never shown in messages.
+Sending a request, status codes and retries live in :mod:`.httpclient`; trust (always
+verified; ``X509_CERT_DIR``, ``REQUESTS_CA_BUNDLE``, ``X509_USER_PROXY``) and the ``Digest``
+parsing in :mod:`.httpsession`. Credentials in a URL (``https://user:pass@host/``) are used
+but never shown in messages.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple, Type, TypeVar
+from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
 from grid_lrt.launcher.storage.base import (
     DestinationExistsError,
-    DestinationNotAccessibleError,
-    NoSpaceError,
     ParentMissingError,
     SourceNotFoundError,
-    StorageError,
     StorageUnavailableError,
 )
 from grid_lrt.launcher.storage.common import error_for_errno
-from grid_lrt.launcher.storage.httpsession import (
-    DIGESTS,
-    TRUST_HINT,
-    new_session,
-    parse_digest,
-    trust_settings,
-)
+from grid_lrt.launcher.storage.httpclient import HttpClient, TransientHttpError, http_url
+from grid_lrt.launcher.storage.httpsession import DIGESTS, parse_digest
 from grid_lrt.launcher.storage.local import AtomicFile
 from grid_lrt.shared.redact import redact, redact_url
-from grid_lrt.shared.retry import Backoff, retrying
 
 __all__ = ["HttpStorage", "http_url"]
 
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
 _CHUNK = 1 << 20
-_RETRY_STATUS = frozenset({500, 502, 503, 504})
-_SCHEMES = {"http": "http", "https": "https", "dav": "http", "davs": "https"}
-
-
-class _TransientHttpError(StorageUnavailableError):
-    """A failure worth an immediate retry (connection trouble, 500/502/503/504)."""
-
-
-_STATUS_ERRORS: Dict[int, Type[StorageError]] = {
-    401: DestinationNotAccessibleError,
-    403: DestinationNotAccessibleError,
-    404: SourceNotFoundError,
-    412: DestinationExistsError,
-    507: NoSpaceError,
-    **dict.fromkeys(_RETRY_STATUS, _TransientHttpError),
-}
-_HINTS: Dict[Type[StorageError], str] = {
-    ParentMissingError: "create the destination folder first (Storage.makedirs)",
-    DestinationExistsError: "remove it, or upload with overwrite=True",
-    DestinationNotAccessibleError: "check the credentials (grid proxy, token) for this location",
-}
-
-
-def _message(exc: BaseException) -> str:
-    return exc.message if isinstance(exc, StorageError) else str(exc)
-
-
-def http_url(url: str) -> str:
-    """``url`` with ``dav``/``davs`` turned into ``http``/``https`` (other parts unchanged).
-
-    Raises:
-        StorageError: Not an http(s)/dav(s) URL.
-    """
-    parts = urlsplit(url)
-    scheme = _SCHEMES.get(parts.scheme.lower())
-    if scheme is None:
-        raise StorageError(f"not an http(s)/dav(s) URL: {redact_url(url)}", url=redact_url(url))
-    return urlunsplit((scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
 class HttpStorage:
     """Files on an http(s)/WebDAV server (dCache webdav doors, nginx, wsgidav...).
 
     Thread-safe: each thread gets its own :class:`requests.Session` (rebuilt when
-    ``X509_CERT_DIR``/``X509_USER_PROXY`` change).
+    ``X509_CERT_DIR``/``X509_USER_PROXY`` change; see :class:`~.httpclient.HttpClient`).
 
     Args:
         connect_timeout: Seconds to wait for a connection.
@@ -120,107 +67,15 @@ class HttpStorage:
         retries: int = 2,
         backoff: float = 0.5,
     ) -> None:
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.retries = max(0, retries)
-        self.backoff = backoff
-        self._local = threading.local()
+        self._http = HttpClient(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries=retries,
+            backoff=backoff,
+        )
 
     def __repr__(self) -> str:
-        return f"HttpStorage(retries={self.retries})"
-
-    # ---- plumbing ------------------------------------------------------------------------------
-
-    def _session(self) -> requests.Session:
-        settings = trust_settings()
-        cached: Optional[Tuple[Tuple[str, str], requests.Session]] = getattr(
-            self._local, "session", None
-        )
-        if cached is not None and cached[0] == settings:
-            return cached[1]
-        if cached is not None:
-            cached[1].close()
-        session = new_session(*settings)
-        self._local.session = (settings, session)
-        return session
-
-    def _timeout(self, timeout: Optional[float]) -> Tuple[float, float]:
-        if timeout is None:
-            return self.connect_timeout, self.read_timeout
-        return min(self.connect_timeout, timeout), timeout
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        timeout: Optional[float] = None,
-        headers: Optional[Dict[str, str]] = None,
-        **kwargs: Any,
-    ) -> requests.Response:
-        """One request; connection trouble becomes a StorageUnavailableError."""
-        target = http_url(url)
-        try:
-            return self._session().request(
-                method, target, timeout=self._timeout(timeout), headers=headers, **kwargs
-            )
-        except requests.exceptions.SSLError as exc:
-            raise StorageUnavailableError(
-                f"{method} {redact_url(url)}: TLS failure: {redact(str(exc))}",
-                url=redact_url(url),
-                hint=TRUST_HINT,
-            ) from exc
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise _TransientHttpError(
-                f"{method} {redact_url(url)}: {redact(str(exc))}", url=redact_url(url)
-            ) from exc
-        except requests.RequestException as exc:
-            raise StorageUnavailableError(
-                f"{method} {redact_url(url)}: {redact(str(exc))}", url=redact_url(url)
-            ) from exc
-
-    def _retrying(self, fn: Callable[[], T], what: str) -> T:
-        """``fn()``, tried ``retries`` more times after a transient failure (pauses doubling)."""
-
-        def note(exc: BaseException, tries: int, pause: float) -> None:
-            del tries
-            log.info("%s failed (%s); retrying in %.1f s", what, _message(exc), pause)
-
-        return retrying(
-            fn,
-            retry_on=_TransientHttpError,
-            attempts=self.retries + 1,
-            backoff=Backoff(self.backoff, 2.0, math.inf),
-            on_retry=note,
-            sleep=time.sleep,
-        )
-
-    @staticmethod
-    def _error(
-        response: requests.Response, method: str, url: str, *, writing: bool
-    ) -> StorageError:
-        """The exception for an unsuccessful response (the response is closed)."""
-        code = response.status_code
-        response.close()
-        safe = redact_url(url)
-        text = f"{method} {safe}: HTTP {code} {response.reason or ''}".rstrip()
-        if writing and code in (404, 409):
-            cls: Type[StorageError] = ParentMissingError
-        else:
-            cls = _STATUS_ERRORS.get(code, StorageUnavailableError)
-        return cls(text, url=safe, hint=_HINTS.get(cls, ""))
-
-    def _head(self, url: str, headers: Optional[Dict[str, str]] = None) -> requests.Response:
-        """HEAD (redirects followed), retried; the caller checks the status."""
-        merged = {"Accept-Encoding": "identity", **(headers or {})}
-
-        def once() -> requests.Response:
-            response = self._send("HEAD", url, headers=merged, allow_redirects=True)
-            if response.status_code in _RETRY_STATUS:
-                raise self._error(response, "HEAD", url, writing=False)
-            return response
-
-        return self._retrying(once, f"HEAD {redact_url(url)}")
+        return f"HttpStorage(retries={self._http.retries})"
 
     # ---- the Storage contract ------------------------------------------------------------------
 
@@ -237,7 +92,7 @@ class HttpStorage:
         """
         dest = Path(dest)
         deadline = None if timeout is None else time.monotonic() + timeout
-        self._retrying(
+        self._http.with_retries(
             lambda: self._download_once(url, dest, timeout, deadline), f"GET {redact_url(url)}"
         )
 
@@ -245,9 +100,9 @@ class HttpStorage:
         self, url: str, dest: Path, timeout: Optional[float], deadline: Optional[float]
     ) -> None:
         headers = {"Accept-Encoding": "identity"}
-        response = self._send("GET", url, timeout=timeout, headers=headers, stream=True)
+        response = self._http.send("GET", url, timeout=timeout, headers=headers, stream=True)
         if not response.ok:
-            raise self._error(response, "GET", url, writing=False)
+            raise self._http.error(response, "GET", url, writing=False)
         safe = redact_url(url)
         written = 0
         with response:
@@ -264,12 +119,12 @@ class HttpStorage:
                                 )
                     expected = response.headers.get("Content-Length", "")
                     if expected.isdigit() and int(expected) != written:
-                        raise _TransientHttpError(
+                        raise TransientHttpError(
                             f"GET {safe}: got {written} of {expected} bytes", url=safe
                         )
                     target.commit()
             except requests.RequestException as exc:  # before OSError: it is one
-                raise _TransientHttpError(f"GET {safe}: {redact(str(exc))}", url=safe) from exc
+                raise TransientHttpError(f"GET {safe}: {redact(str(exc))}", url=safe) from exc
             except OSError as exc:
                 raise error_for_errno(
                     exc.errno or 0, f"cannot write {dest}: {exc.strerror}", str(dest), writing=True
@@ -303,12 +158,12 @@ class HttpStorage:
 
         def once() -> None:
             with src.open("rb") as body:
-                response = self._send("PUT", url, timeout=timeout, headers=headers, data=body)
+                response = self._http.send("PUT", url, timeout=timeout, headers=headers, data=body)
             if not response.ok:
-                raise self._error(response, "PUT", url, writing=True)
+                raise self._http.error(response, "PUT", url, writing=True)
             response.close()
 
-        self._retrying(once, f"PUT {redact_url(url)}")
+        self._http.with_retries(once, f"PUT {redact_url(url)}")
 
     def exists(self, url: str) -> bool:
         """True when ``url`` exists (HEAD answers 2xx).
@@ -317,12 +172,12 @@ class HttpStorage:
             DestinationNotAccessibleError: HTTP 401/403.
             StorageUnavailableError: Connection trouble or an unexpected status.
         """
-        response = self._head(url)
+        response = self._http.head(url)
         if response.status_code == 404:
             response.close()
             return False
         if not response.ok:
-            raise self._error(response, "HEAD", url, writing=False)
+            raise self._http.error(response, "HEAD", url, writing=False)
         response.close()
         return True
 
@@ -333,9 +188,9 @@ class HttpStorage:
             SourceNotFoundError: HTTP 404.
             StorageUnavailableError: No size in the answer, or another failure.
         """
-        response = self._head(url)
+        response = self._http.head(url)
         if not response.ok:
-            raise self._error(response, "HEAD", url, writing=False)
+            raise self._http.error(response, "HEAD", url, writing=False)
         response.close()
         length = response.headers.get("Content-Length", "")
         if not length.isdigit():
@@ -358,9 +213,9 @@ class HttpStorage:
         if algo not in DIGESTS:
             return None
         name, encoding = DIGESTS[algo]
-        response = self._head(url, {"Want-Digest": name})
+        response = self._http.head(url, {"Want-Digest": name})
         if not response.ok:
-            raise self._error(response, "HEAD", url, writing=False)
+            raise self._http.error(response, "HEAD", url, writing=False)
         response.close()
         return parse_digest(response.headers.get("Digest", ""), algo, encoding)
 
@@ -412,18 +267,18 @@ class HttpStorage:
         """
 
         def once() -> int:
-            response = self._send("MKCOL", url, allow_redirects=False)
+            response = self._http.send("MKCOL", url, allow_redirects=False)
             status = response.status_code
             if status in (405, 409) or response.ok:
                 response.close()
                 return status
-            raise self._error(response, "MKCOL", url, writing=False)
+            raise self._http.error(response, "MKCOL", url, writing=False)
 
-        return self._retrying(once, f"MKCOL {redact_url(url)}")
+        return self._http.with_retries(once, f"MKCOL {redact_url(url)}")
 
     def _is_collection(self, url: str) -> bool:
         """True unless a PROPFIND shows ``url`` is a plain file."""
-        response = self._send(
+        response = self._http.send(
             "PROPFIND", url.rstrip("/") + "/", headers={"Depth": "0"}, allow_redirects=True
         )
         body = response.content
