@@ -35,6 +35,7 @@ __all__ = [
     "PipelineResult",
     "find_memory_events",
     "oom_kill_count",
+    "open_pidfd",
     "pipeline_command",
     "run_pipeline",
     "tail",
@@ -200,8 +201,9 @@ def _group_alive(pgid: int, proc_root: Path = Path("/proc")) -> bool:
     return False
 
 
-def _pidfd(pid: int) -> Optional[int]:
-    """A file descriptor that becomes readable when ``pid`` exits (Linux >= 5.3), or None."""
+def open_pidfd(pid: int) -> Optional[int]:
+    """A file descriptor that becomes readable when ``pid`` exits (Linux >= 5.3), or None
+    (then the exit is waited for by polling, as ``Popen.wait`` does)."""
     opener = getattr(os, "pidfd_open", None)
     if opener is None:
         return None
@@ -221,7 +223,7 @@ class _Child:
         self.sent_kill = False
         # Woken by the child's exit instead of polling (Popen.wait with a timeout sleeps in
         # growing steps, which would add milliseconds to every short pipeline).
-        self._pidfd = _pidfd(proc.pid)
+        self._pidfd = open_pidfd(proc.pid)
 
     def wait(self, timeout: float) -> Optional[int]:
         if self._pidfd is not None and self.proc.returncode is None:

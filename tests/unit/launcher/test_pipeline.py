@@ -349,14 +349,14 @@ def test_the_childs_exit_is_seen_with_and_without_a_pidfd(
     from grid_lrt.launcher import pipeline
 
     opened: List[int] = []
-    real = pipeline._pidfd
+    real = pipeline.open_pidfd
 
     def spy(pid: int) -> Optional[int]:
         fd = real(pid) if with_pidfd else None
         opened.extend([fd] if fd is not None else [])
         return fd
 
-    monkeypatch.setattr(pipeline, "_pidfd", spy)
+    monkeypatch.setattr(pipeline, "open_pidfd", spy)
     result = _run(tmp_path, ["sh", "-c", "exit 3"])
     assert (result.exit_status, result.stopped, result.walltime_exceeded) == (3, False, False)
     if with_pidfd and hasattr(os, "pidfd_open"):
