@@ -36,16 +36,6 @@ def _no_sleep(seconds: float) -> None:
     del seconds
 
 
-@pytest.fixture(
-    params=[pytest.param("builtin", marks=pytest.mark.worker), pytest.param("gfal2")],
-)
-def store(request: pytest.FixtureRequest) -> StorageFor:
-    """``storage_for`` of one backend: builtin (LocalStorage) or gfal2 (Gfal2Storage)."""
-    if request.param == "gfal2":
-        request.getfixturevalue("gfal2_module")
-    return partial(storage_for, prefer=request.param)
-
-
 @pytest.fixture
 def gfal2_store(gfal2_module: Any) -> StorageFor:
     """``storage_for`` with gfal2 (mock:// needs it)."""

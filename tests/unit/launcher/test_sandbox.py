@@ -26,16 +26,6 @@ BUILTIN: StorageFor = partial(storage_for, prefer="builtin")
 MASTER = b"#!/bin/sh\necho master\n"
 
 
-@pytest.fixture(
-    params=[pytest.param("builtin", marks=pytest.mark.worker), pytest.param("gfal2")],
-)
-def store(request: pytest.FixtureRequest) -> StorageFor:
-    """``storage_for`` of one backend: builtin (LocalStorage) or gfal2 (Gfal2Storage)."""
-    if request.param == "gfal2":
-        request.getfixturevalue("gfal2_module")
-    return partial(storage_for, prefer=request.param)
-
-
 def _tgz(members: Dict[str, bytes], *, mode: int = 0o644) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
