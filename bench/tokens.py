@@ -33,19 +33,15 @@ import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-import benchlib
-
-benchlib.repo_on_path()  # for tests.support.pouchdb (the project itself is installed)
-
-from benchlib import machine  # noqa: E402
-from benchlib.stats import perf  # noqa: E402
-from benchlib.tokens import log  # noqa: E402
-from benchlib.tokens.creation import phase_creation  # noqa: E402
-from benchlib.tokens.indexing import phase_types  # noqa: E402
-from benchlib.tokens.overview import phase_overview  # noqa: E402
-from benchlib.tokens.report import notes, summary_lines  # noqa: E402
-from benchlib.tokens.server import Server, own_server, server_from_url  # noqa: E402
-from benchlib.tokens.workload import write_token_config  # noqa: E402
+from benchlib import machine
+from benchlib.stats import perf
+from benchlib.tokens import log
+from benchlib.tokens.creation import phase_creation
+from benchlib.tokens.indexing import phase_types
+from benchlib.tokens.overview import phase_overview
+from benchlib.tokens.report import notes, summary_lines
+from benchlib.tokens.server import Server, own_server, server_from_url
+from benchlib.tokens.workload import write_token_config
 
 # -- defaults (the sizes) ---------------------------------------------------------------
 
