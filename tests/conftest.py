@@ -2,15 +2,22 @@
 
 - CouchDB: ``couchdb_server`` (session), ``couch_db_name`` (function), ``require_real_couchdb``;
   see tests/support/couchdb_fixtures.py.
-- Markers come from fixtures: a test that uses ``couchdb_server`` (directly or through another
-  fixture) gets ``couchdb``; a test marked ``couchdb3`` or using ``require_real_couchdb`` gets
-  ``couchdb3`` + ``couchdb`` and is skipped unless the server is real Apache CouchDB.
+- Markers come from where a test lives and what it uses, never from memory:
+  * ``worker``: every test under a folder of :data:`WORKER_PATHS` (the tests of
+    ``grid_lrt.shared`` and ``grid_lrt.launcher``); they also run on Python 3.9;
+  * ``gfal2``: a test that uses the ``gfal2_module`` or ``tape_archive`` fixtures (the 3.9
+    session has no gfal2 bindings, so it runs ``-m "worker and not gfal2"``); a parametrized
+    fixture that needs gfal2 for one of its params marks that param;
+  * ``couchdb``: a test that uses ``couchdb_server`` (directly or through another fixture);
+    ``couchdb3`` + ``couchdb``: a test marked ``couchdb3`` or using ``require_real_couchdb``,
+    skipped unless the server is real Apache CouchDB.
 - Every test may only make ``requests`` connections to loopback hosts.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any, Generator, Iterator
 from urllib.parse import urlsplit
 
@@ -38,6 +45,19 @@ MARKERS = (
     "couchdb3: needs real Apache CouchDB 3 (auth, _security defaults); skipped on pouchdb-server",
 )
 
+TESTS = Path(__file__).resolve().parent
+#: Tests of the worker-side packages (and the repository rules they obey), by path under tests/.
+WORKER_PATHS = (
+    "unit/shared/",
+    "unit/launcher/",
+    "integration/shared/",
+    "integration/launcher/",
+    "unit/test_layout.py",
+    "unit/test_seams.py",
+)
+#: Fixtures that need the gfal2 bindings.
+GFAL2_FIXTURES = frozenset({"gfal2_module", "tape_archive"})
+
 
 def pytest_configure(config: pytest.Config) -> None:
     registered = {line.split(":", 1)[0].strip() for line in config.getini("markers")}
@@ -46,9 +66,20 @@ def pytest_configure(config: pytest.Config) -> None:
             config.addinivalue_line("markers", line)
 
 
+def _under_tests(item: pytest.Item) -> str:
+    try:
+        return item.path.resolve().relative_to(TESTS).as_posix()
+    except ValueError:
+        return ""
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         names = getattr(item, "fixturenames", ())
+        if _under_tests(item).startswith(WORKER_PATHS):
+            item.add_marker(pytest.mark.worker)
+        if GFAL2_FIXTURES.intersection(names) and item.get_closest_marker("gfal2") is None:
+            item.add_marker(pytest.mark.gfal2)
         if "require_real_couchdb" in names and item.get_closest_marker("couchdb3") is None:
             item.add_marker(pytest.mark.couchdb3)
         wants_couch = item.get_closest_marker("couchdb3") is not None or "couchdb_server" in names

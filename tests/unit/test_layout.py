@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.worker
 
 
 def _imports(folder: str) -> dict[Path, set[str]]:

@@ -15,7 +15,6 @@ from typing import Iterator, List, Tuple
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.worker
 
 POOL_IMPLEMENTATION = ("shared/pool/", "shared/couch.py", "shared/couch_errors.py")
 WEBDAV = ("launcher/storage/",)

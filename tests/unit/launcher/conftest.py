@@ -1,8 +1,8 @@
 """Fixtures the launcher's unit tests share.
 
 - ``store``: ``storage_for`` of one backend, the tests that use it run once per backend:
-  ``builtin`` (LocalStorage, HttpStorage; a ``worker`` test, also run on Python 3.9) and
-  ``gfal2`` (Gfal2Storage; skipped without the bindings, see ``gfal2_module``).
+  ``builtin`` (LocalStorage, HttpStorage; also run on Python 3.9) and ``gfal2``
+  (Gfal2Storage; marked ``gfal2``, skipped without the bindings, see ``gfal2_module``).
 - ``tar_filter``: the ``tar_filter`` of ``safe_extract``, the tests that use it run twice:
   with ``tarfile.data_filter`` (skipped on a Python without it) and with our rules alone.
 """
@@ -23,7 +23,7 @@ StorageFor = Callable[[str], Storage]
 
 
 @pytest.fixture(
-    params=[pytest.param("builtin", marks=pytest.mark.worker), pytest.param("gfal2")],
+    params=["builtin", pytest.param("gfal2", marks=pytest.mark.gfal2)],
 )
 def store(request: pytest.FixtureRequest) -> StorageFor:
     """``storage_for`` of one backend: builtin (LocalStorage) or gfal2 (Gfal2Storage)."""

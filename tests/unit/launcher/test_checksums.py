@@ -19,8 +19,6 @@ from grid_lrt.launcher.checksums import (
 )
 from grid_lrt.shared.errors import LrtError
 
-pytestmark = pytest.mark.worker
-
 
 @pytest.fixture
 def big_file(tmp_path: Path) -> Path:

@@ -10,8 +10,6 @@ from grid_lrt.launcher.config import LauncherConfig, MissingCredentialsError, pa
 from grid_lrt.launcher.jobid import detect_batch_job
 from grid_lrt.shared.errors import UsageError
 
-pytestmark = pytest.mark.worker
-
 
 @pytest.fixture
 def creds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -18,8 +18,6 @@ from grid_lrt.launcher.environment import export_value, token_environment
 from grid_lrt.launcher.failure import TokenFailure
 from grid_lrt.shared.errors import ErrorCode
 
-pytestmark = pytest.mark.worker
-
 TOKEN: Dict[str, Any] = {
     "_id": "L229507_SB000",
     "type": "pref_cal1",

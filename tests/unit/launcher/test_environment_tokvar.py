@@ -17,8 +17,6 @@ from grid_lrt.launcher.environment import TokvarMapping, read_tokvar
 from grid_lrt.launcher.failure import TokenFailure
 from grid_lrt.shared.errors import ErrorCode
 
-pytestmark = pytest.mark.worker
-
 SEED_SHELL_VARIABLES = {
     "_id": "$TOKEN",
     "OBSID": "$OBSID",

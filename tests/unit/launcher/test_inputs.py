@@ -145,7 +145,6 @@ def test_missing_source_is_21_at_once(store: StorageFor, tmp_path: Path) -> None
     assert sleeps == []  # a missing file is final: no retries
 
 
-@pytest.mark.worker
 def test_persistent_transient_error_is_21_after_all_attempts(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -172,7 +171,6 @@ def test_persistent_transient_error_is_21_after_all_attempts(
     assert not (tmp_path / "Input" / "mem").exists()
 
 
-@pytest.mark.worker
 def test_transient_error_then_success(tmp_path: Path) -> None:
     """The source fails with EIO until the storage "recovers" during the backoff."""
     good = tmp_path / "good.dat"
@@ -198,7 +196,6 @@ def test_transient_error_then_success(tmp_path: Path) -> None:
     assert sleeps == [0.25]
 
 
-@pytest.mark.worker
 def test_a_failure_cancels_the_other_files_quickly(tmp_path: Path) -> None:
     """A missing file stops a sibling that is backing off (10 s of real sleep otherwise)."""
     missing = (tmp_path / "missing.dat").as_uri()
@@ -220,7 +217,6 @@ def test_a_failure_cancels_the_other_files_quickly(tmp_path: Path) -> None:
     assert len(list((tmp_path / "Input").glob("o*.dat"))) < 30
 
 
-@pytest.mark.worker
 def test_source_that_changes_between_reads_is_24(tmp_path: Path) -> None:
     """LocalStorage reports the source's adler32; a source rewritten under us never matches."""
     with pytest.raises(TokenFailure) as excinfo:
@@ -242,7 +238,6 @@ def test_existing_input_is_replaced(store: StorageFor, tmp_path: Path) -> None:
     assert path.read_bytes() == b"new"
 
 
-@pytest.mark.worker
 def test_gsiftp_without_gfal2_is_13(tmp_path: Path) -> None:
     with pytest.raises(TokenFailure) as excinfo:
         fetch_inputs(SURL, tmp_path / "Input", storage_for=partial(storage_for, prefer="builtin"))

@@ -12,8 +12,6 @@ from grid_lrt.launcher.failure import TokenFailure
 from grid_lrt.launcher.inputs import parse_links
 from grid_lrt.shared.errors import ErrorCode, UsageError
 
-pytestmark = pytest.mark.worker
-
 SARA = "srm://srm.grid.sara.nl:8443/pnfs/grid.sara.nl/data/lofar/ops/projects/lc0_012/229507"
 SURL = f"{SARA}/L229507_SB100_uv.MS_f5baa3f0.tar"
 

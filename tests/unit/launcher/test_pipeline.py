@@ -23,8 +23,6 @@ from grid_lrt.launcher.pipeline import (
 )
 from grid_lrt.shared.errors import ErrorCode
 
-pytestmark = pytest.mark.worker
-
 
 def _run(
     tmp_path: Path,

@@ -76,7 +76,6 @@ def test_file_url_sandbox_is_extracted(tmp_path: Path, store: StorageFor) -> Non
     _assert_clean(jobdir)
 
 
-@pytest.mark.worker
 def test_zip_named_tar_and_plain_path(tmp_path: Path) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -88,7 +87,6 @@ def test_zip_named_tar_and_plain_path(tmp_path: Path) -> None:
     assert (jobdir / "master.sh").stat().st_mode & 0o111 == 0o111
 
 
-@pytest.mark.worker
 @pytest.mark.parametrize("as_url", [True, False])
 def test_relative_location_with_base(tmp_path: Path, as_url: bool) -> None:
     _publish(tmp_path, "sandbox/SKSP/prefactor/pref_cal1.tar", SANDBOX)
@@ -100,7 +98,6 @@ def test_relative_location_with_base(tmp_path: Path, as_url: bool) -> None:
     assert (jobdir / "master.sh").is_file()
 
 
-@pytest.mark.worker
 def test_sandbox_url() -> None:
     base = "gsiftp://gridftp.grid.sara.nl:2811/pnfs/grid.sara.nl/data/lofar/user/sksp/sandbox/"
     assert sandbox_url("./SKSP/p.tar", base) == base + "SKSP/p.tar"
@@ -109,7 +106,6 @@ def test_sandbox_url() -> None:
     assert sandbox_url("file:///x.tar", base) == "file:///x.tar"
 
 
-@pytest.mark.worker
 def test_relative_location_without_base_is_25(tmp_path: Path) -> None:
     failure = _fail({"SBXloc": "SKSP/p.tar"}, _jobdir(tmp_path), BUILTIN)
     assert failure.code is ErrorCode.SANDBOX_DOWNLOAD_FAILED
@@ -117,13 +113,11 @@ def test_relative_location_without_base_is_25(tmp_path: Path) -> None:
     assert "LRT_SANDBOX_BASE" in failure.hint
 
 
-@pytest.mark.worker
 def test_relative_location_cannot_leave_the_base(tmp_path: Path) -> None:
     failure = _fail({"SBXloc": "a/../../x.tar"}, _jobdir(tmp_path), BUILTIN, base="file:///b")
     assert failure.code is ErrorCode.SANDBOX_DOWNLOAD_FAILED
 
 
-@pytest.mark.worker
 @pytest.mark.parametrize("token", [{}, {"SBXloc": ""}, {"SBXloc": "  "}, {"SBXloc": None}])
 def test_no_sandbox(tmp_path: Path, token: Dict[str, Any]) -> None:
     jobdir = _jobdir(tmp_path)
@@ -131,7 +125,6 @@ def test_no_sandbox(tmp_path: Path, token: Dict[str, Any]) -> None:
     assert sorted(p.name for p in jobdir.iterdir()) == ["Input"]
 
 
-@pytest.mark.worker
 def test_location_must_be_a_string(tmp_path: Path) -> None:
     failure = _fail({"SBXloc": ["a.tar"]}, _jobdir(tmp_path), BUILTIN)
     assert failure.code is ErrorCode.SANDBOX_DOWNLOAD_FAILED
@@ -155,7 +148,6 @@ def test_missing_sandbox_is_25(tmp_path: Path, store: StorageFor) -> None:
     _assert_clean(jobdir)
 
 
-@pytest.mark.worker
 def test_transient_errors_are_retried_then_25(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -176,20 +168,17 @@ def test_transient_errors_are_retried_then_25(
         assert message.startswith(f"sandbox download failed ({head}: "), message
 
 
-@pytest.mark.worker
 def test_grid_scheme_without_gfal2_is_13(tmp_path: Path) -> None:
     failure = _fail({"SBXloc": "gsiftp://gridftp.example.org/sbx.tar"}, _jobdir(tmp_path), BUILTIN)
     assert failure.code is ErrorCode.TRANSFER_TOOL_MISSING
     assert "gfal2" in failure.message + failure.hint
 
 
-@pytest.mark.worker
 def test_unknown_scheme_is_25(tmp_path: Path) -> None:
     failure = _fail({"SBXloc": "ftp://ftp.example.org/sbx.tar"}, _jobdir(tmp_path), BUILTIN)
     assert failure.code is ErrorCode.SANDBOX_DOWNLOAD_FAILED
 
 
-@pytest.mark.worker
 def test_password_in_url_never_in_the_message(tmp_path: Path) -> None:
     from grid_lrt.launcher.storage.http import HttpStorage
 
@@ -200,7 +189,6 @@ def test_password_in_url_never_in_the_message(tmp_path: Path) -> None:
     assert "s3cret" not in str(failure) + failure.hint
 
 
-@pytest.mark.worker
 @pytest.mark.parametrize(
     "checksum",
     [
@@ -217,7 +205,6 @@ def test_checksum_verified(tmp_path: Path, checksum: str) -> None:
     assert (jobdir / "master.sh").is_file()
 
 
-@pytest.mark.worker
 @pytest.mark.parametrize("checksum", ["adler32:00000001", "md5:" + "0" * 32, "crc32:1234", "x"])
 def test_checksum_mismatch_is_28(tmp_path: Path, checksum: str) -> None:
     url = _publish(tmp_path, "s.tgz", SANDBOX).as_uri()
@@ -228,7 +215,6 @@ def test_checksum_mismatch_is_28(tmp_path: Path, checksum: str) -> None:
     _assert_clean(jobdir)
 
 
-@pytest.mark.worker
 def test_unsafe_sandbox_is_26(tmp_path: Path) -> None:
     url = _publish(tmp_path, "evil.tgz", _tgz({"master.sh": MASTER, "../x": b"x"})).as_uri()
     jobdir = _jobdir(tmp_path)
@@ -240,7 +226,6 @@ def test_unsafe_sandbox_is_26(tmp_path: Path) -> None:
     _assert_clean(jobdir)
 
 
-@pytest.mark.worker
 def test_not_an_archive_is_25(tmp_path: Path) -> None:
     url = _publish(tmp_path, "sbx.tar", b"<html>Not Found</html>\n").as_uri()
     jobdir = _jobdir(tmp_path)

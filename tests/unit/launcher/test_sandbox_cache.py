@@ -18,8 +18,6 @@ from grid_lrt.launcher.sandbox_cache import SandboxCache
 from grid_lrt.launcher.storage import Storage, storage_for
 from grid_lrt.shared.errors import ErrorCode
 
-pytestmark = pytest.mark.worker
-
 StorageFor = Callable[[str], Storage]
 
 

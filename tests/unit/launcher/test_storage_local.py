@@ -36,8 +36,6 @@ from grid_lrt.launcher.storage.http import HttpStorage
 from grid_lrt.launcher.storage.local import AtomicFile
 from grid_lrt.shared.errors import ConfigError
 
-pytestmark = pytest.mark.worker
-
 EIO_SOURCE = "/proc/self/mem"  # open works, read fails with EIO
 
 

@@ -26,8 +26,6 @@ from grid_lrt.launcher.unpack_members import TarFilter
 from grid_lrt.shared.errors import LrtError
 from tests.unit.launcher.archive_kit import SANDBOX, Spec, tar_bytes, write_tar, write_zip
 
-pytestmark = pytest.mark.worker
-
 
 @pytest.mark.parametrize("compress", ["", "gz", "bz2", "xz"])
 def test_tar_flavours_extract_by_content(

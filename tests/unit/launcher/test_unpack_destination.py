@@ -17,8 +17,6 @@ from grid_lrt.launcher.unpack import DATA_FILTER, UnsafeArchiveError, safe_extra
 from grid_lrt.launcher.unpack_members import TarFilter
 from tests.unit.launcher.archive_kit import SANDBOX, needs_data_filter, write_tar, write_zip
 
-pytestmark = pytest.mark.worker
-
 
 def test_extract_over_existing_files_replaces_them(
     tmp_path: Path, tar_filter: Optional[TarFilter]

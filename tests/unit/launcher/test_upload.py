@@ -81,7 +81,6 @@ def _members(tarball: Path) -> Dict[str, bytes]:
 # ---- templating ----------------------------------------------------------------------------------
 
 
-@pytest.mark.worker
 @pytest.mark.parametrize(
     ("granularity", "stamp"),
     [
@@ -98,7 +97,6 @@ def test_date_stamp(granularity: str, stamp: str) -> None:
     assert date_stamp(NOW, granularity) == stamp
 
 
-@pytest.mark.worker
 def test_expand_variables() -> None:
     assert expand("a/$OBSID/${PIPELINE_STEP}_x", ENV) == "a/L229507/pref_cal1_x"
     with pytest.raises(TemplateError) as excinfo:
@@ -115,7 +113,6 @@ def test_expand_variables() -> None:
 # ---- nothing to upload, no destination -----------------------------------------------------------
 
 
-@pytest.mark.worker
 def test_missing_or_empty_output_is_30(tmp_path: Path) -> None:
     token = {"RESULTS_DIR": tmp_path.as_uri()}
     store = partial(storage_for, prefer="builtin")
@@ -130,7 +127,6 @@ def test_missing_or_empty_output_is_30(tmp_path: Path) -> None:
     assert "is empty" in excinfo.value.message
 
 
-@pytest.mark.worker
 def test_no_destination_uploads_nothing_and_warns(
     output: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -186,7 +182,6 @@ def test_v1_without_add_date_gzip_and_subfolder(
     assert b"summary.txt" in gzip.decompress(data)
 
 
-@pytest.mark.worker
 def test_v1_template_defaults_to_token_id_and_location_to_results_dir(
     output: Path, results: Path, tmp_path: Path
 ) -> None:
@@ -196,7 +191,6 @@ def test_v1_template_defaults_to_token_id_and_location_to_results_dir(
     assert (results / "t_L1_SB000.tar").is_file()
 
 
-@pytest.mark.worker
 def test_tarball_is_reproducible(output: Path, tmp_path: Path) -> None:
     files = sorted(p for p in output.rglob("*") if p.is_file())
     digests = []
@@ -266,7 +260,6 @@ def test_v1_persistent_failure_is_31_after_retries(
         assert re.fullmatch(rf"upload of res\.tar failed \(.+\); {tail}", record.getMessage())
 
 
-@pytest.mark.worker
 @pytest.mark.parametrize(
     ("upload", "needle"),
     [
@@ -285,7 +278,6 @@ def test_v1_bad_block_is_31(
     assert needle in excinfo.value.message
 
 
-@pytest.mark.worker
 def test_gsiftp_without_gfal2_is_13(output: Path, tmp_path: Path) -> None:
     token = {"upload": {"location": "gsiftp://gridftp.example.org:2811/data", "template": "a"}}
     with pytest.raises(TokenFailure) as excinfo:
@@ -310,10 +302,7 @@ def test_v0_uploads_each_file_keeping_subfolders(
 
 @pytest.mark.parametrize(
     "backend",
-    [
-        pytest.param("builtin", marks=pytest.mark.worker),
-        "gfal2",
-    ],
+    ["builtin", pytest.param("gfal2", marks=pytest.mark.gfal2)],
 )
 def test_v0_file_names_are_escaped_in_urls(
     output: Path, results: Path, tmp_path: Path, request: pytest.FixtureRequest, backend: str
@@ -346,7 +335,6 @@ def test_v0_existing_file_is_33(
     assert (results / "summary.txt").read_text() == "from an earlier attempt"
 
 
-@pytest.mark.worker
 def test_v0_unknown_variable_is_31(output: Path, results: Path, tmp_path: Path) -> None:
     token = {"RESULTS_DIR": results.as_uri() + "/${CAL_OBSID}"}
     with pytest.raises(TokenFailure) as excinfo:
@@ -356,7 +344,6 @@ def test_v0_unknown_variable_is_31(output: Path, results: Path, tmp_path: Path) 
     assert not list(results.iterdir())
 
 
-@pytest.mark.worker
 def test_upload_log_lines(
     output: Path, results: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -39,7 +39,6 @@ class Context:
         return value
 
 
-@pytest.mark.worker
 def test_the_words_and_what_they_mean() -> None:
     assert [s.value for s in Locality] == [
         "ONLINE",
@@ -55,7 +54,6 @@ def test_the_words_and_what_they_mean() -> None:
     assert Locality.NEARLINE == "NEARLINE"  # a str: the storage's words compare equal
 
 
-@pytest.mark.worker
 @pytest.mark.parametrize(
     ("word", "expected"),
     [
@@ -71,7 +69,6 @@ def test_of(word: Optional[str], expected: Optional[Locality]) -> None:
     assert Locality.of(word) is expected
 
 
-@pytest.mark.worker
 def test_read_user_status_strips_the_value_and_checks_nothing() -> None:
     ctx = Context({"a": " NEARLINE\n", "b": "WEIRD", "c": ""})
     assert read_user_status(ctx, "a", GError) == UserStatus("NEARLINE")
@@ -80,7 +77,6 @@ def test_read_user_status_strips_the_value_and_checks_nothing() -> None:
     assert ctx.asked == [USER_STATUS] * 3 == ["user.status"] * 3
 
 
-@pytest.mark.worker
 @pytest.mark.parametrize("word", ["LOST", "UNAVAILABLE"])
 def test_a_locality_reported_as_an_error_is_a_value(word: str) -> None:
     error = GError(f"Error on HEAD: file locality reported as {word} (ENOENT)", 2)
@@ -88,7 +84,6 @@ def test_a_locality_reported_as_an_error_is_a_value(word: str) -> None:
     assert status == UserStatus(word, error)
 
 
-@pytest.mark.worker
 def test_other_errors_propagate() -> None:
     error = GError("No such file or directory", 2)
     with pytest.raises(GError) as info:

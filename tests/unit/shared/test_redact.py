@@ -7,7 +7,6 @@ import pytest
 from grid_lrt.shared.redact import redact, redact_url
 
 
-@pytest.mark.worker
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
@@ -24,7 +23,6 @@ def test_redact_url(url: str, expected: str) -> None:
     assert redact_url(url) == expected
 
 
-@pytest.mark.worker
 def test_redact_replaces_every_userinfo_in_a_message() -> None:
     text = redact("GET https://alice:s3cret@host/p failed; see srm://bob@x/y and /a@b")
     assert text == "GET https://***@host/p failed; see srm://***@x/y and /a@b"

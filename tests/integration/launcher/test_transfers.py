@@ -37,7 +37,7 @@ def _no_sleep(seconds: float) -> None:
     del seconds
 
 
-@pytest.fixture(params=["gfal2", "builtin"])
+@pytest.fixture(params=[pytest.param("gfal2", marks=pytest.mark.gfal2), "builtin"])
 def store(request: pytest.FixtureRequest, gfal2_module: Any) -> Iterator[StorageFor]:
     """``storage_for`` of one backend (both trust the archive through X509_CERT_DIR)."""
     del gfal2_module
@@ -290,7 +290,7 @@ def faulty_dav(tmp_path: Path) -> Iterator[Dict[str, Any]]:
         thread.join(timeout=5)
 
 
-@pytest.fixture(params=["gfal2", "builtin"])
+@pytest.fixture(params=[pytest.param("gfal2", marks=pytest.mark.gfal2), "builtin"])
 def any_store(request: pytest.FixtureRequest) -> Iterator[StorageFor]:
     """``storage_for`` of one backend; gfal2 only where the bindings exist."""
     if request.param == "gfal2":

@@ -13,8 +13,6 @@ from grid_lrt.shared.schema import TokenState, is_token, new_token, state_of
 from tests.support.couchdb import CouchServer
 from tests.support.helpers import couch
 
-pytestmark = pytest.mark.worker
-
 LOCK_VALUES: list[Any] = [0, 1700000000, "0", "17", "", None, True, -1, "abc", 2.5]
 DONE_VALUES: list[Any] = [0, 1700000100, "0", "", None, 99]
 OUTPUT_VALUES: list[Any] = ["", 0, 22, "22", "0", -2, "error text", None]

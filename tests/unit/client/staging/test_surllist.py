@@ -21,12 +21,10 @@ from grid_lrt.client.staging.srmlist import (
     srmlist,
 )
 from grid_lrt.shared.errors import ConfigError, LrtError, UsageError
+from tests.support.paths import DATA, SAMPLE
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 SARA_FILE = DATA / "srm_50_sara.txt"
-SAMPLE_FILE = (
-    Path(__file__).resolve().parents[2] / "client" / "data" / "sample" / "srm_L229507_sara.txt"
-)
+SAMPLE_FILE = SAMPLE / "srm_L229507_sara.txt"
 SARA = "srm://srm.grid.sara.nl:8443/pnfs/grid.sara.nl/data/lofar/ops/projects/lc2_038/229507/"
 JUELICH_LINK = (
     "srm://lofar-srm.fz-juelich.de:8443/pnfs/fz-juelich.de/data/lofar/ops/projects/lc7_012/"

@@ -31,8 +31,6 @@ from tests.support.couchdb import CouchServer
 from tests.support.helpers import couch
 from tests.support.pools import pool_of
 
-pytestmark = pytest.mark.worker
-
 TYPE = "closing"
 WORKER = Worker("wn-test")
 

@@ -13,8 +13,9 @@ import pytest
 from grid_lrt.client.token import TokenHandler, TokenSet
 from grid_lrt.shared.errors import ConfigError, UsageError
 from tests.support.couchdb import CouchServer
+from tests.support.paths import SAMPLE
 
-CONFIG = Path(__file__).resolve().parents[2] / "client" / "data" / "sample" / "tutorial.cfg"
+CONFIG = SAMPLE / "tutorial.cfg"
 
 
 @pytest.fixture

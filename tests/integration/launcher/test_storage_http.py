@@ -113,7 +113,6 @@ def web() -> Iterator[Tuple[str, _WebServer]]:
         thread.join(timeout=5)
 
 
-@pytest.mark.worker
 def test_http_plain_server_has_no_checksum(web: Tuple[str, _WebServer], tmp_path: Path) -> None:
     base, server = web
     server.files["/a.bin"] = b"plain"
@@ -124,7 +123,6 @@ def test_http_plain_server_has_no_checksum(web: Tuple[str, _WebServer], tmp_path
     assert (tmp_path / "a.bin").read_bytes() == b"plain"
 
 
-@pytest.mark.worker
 def test_http_retries_a_503(
     web: Tuple[str, _WebServer], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -146,7 +144,6 @@ def test_http_retries_a_503(
     assert not (tmp_path / "b.bin").exists()
 
 
-@pytest.mark.worker
 def test_http_truncated_body_leaves_no_partial_file(
     web: Tuple[str, _WebServer], tmp_path: Path
 ) -> None:
@@ -160,7 +157,6 @@ def test_http_truncated_body_leaves_no_partial_file(
     assert server.seen.count(("GET", "/big.bin")) == 2
 
 
-@pytest.mark.worker
 @pytest.mark.parametrize(
     ("status", "error"),
     [
@@ -186,7 +182,6 @@ def test_http_put_status_codes(
     assert "/out.bin" not in server.files
 
 
-@pytest.mark.worker
 def test_http_connection_refused_is_retried_then_unavailable(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -197,7 +192,6 @@ def test_http_connection_refused_is_retried_then_unavailable(tmp_path: Path) -> 
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.worker
 @pytest.mark.parametrize(
     ("header", "algorithm", "expected"),
     [

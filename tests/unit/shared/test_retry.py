@@ -8,8 +8,6 @@ import pytest
 
 from grid_lrt.shared.retry import Backoff, retrying
 
-pytestmark = pytest.mark.worker
-
 
 class Flaky:
     """Fails with ``error`` the first ``failures`` calls, then returns the call count."""

@@ -20,8 +20,6 @@ from grid_lrt.shared.lease import (
 )
 from grid_lrt.shared.schema import TokenState, new_token, reset_for_retry, state_of
 
-pytestmark = pytest.mark.worker
-
 WORKER = Worker("wn01.example.org", "slurm", "123_4")
 
 

@@ -17,8 +17,6 @@ from grid_lrt.shared.schema import (
     state_of,
 )
 
-pytestmark = pytest.mark.worker
-
 
 def test_new_token_has_every_schema_field() -> None:
     doc = new_token("obs1", "t_obs1_a")

@@ -10,7 +10,6 @@ plain stdlib web server).
 
 from __future__ import annotations
 
-import os
 import uuid
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +31,7 @@ from grid_lrt.launcher.storage import (
 )
 from grid_lrt.launcher.storage.gfal import Gfal2Storage
 from grid_lrt.launcher.storage.http import HttpStorage
+from tests.support.helpers import in_ci
 
 DATA = bytes(range(256)) * 4000 + b"tail"  # ~1 MB, more than one read chunk with the tail
 
@@ -53,17 +53,13 @@ class Site:
 
 
 SITES = [
-    pytest.param("local-file", marks=pytest.mark.worker),
-    "gfal2-file",
+    "local-file",
+    pytest.param("gfal2-file", marks=pytest.mark.gfal2),
     "http-https",
     "http-davs",
-    "gfal2-https",
-    "gfal2-davs",
+    pytest.param("gfal2-https", marks=pytest.mark.gfal2),
+    pytest.param("gfal2-davs", marks=pytest.mark.gfal2),
 ]
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +72,14 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     try:
         from tests.support.tape_archive import TapeArchive, TapeArchiveError
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        if _in_ci():
+        if in_ci():
             pytest.fail(f"CI=true but the tape archive cannot be imported: {exc}", pytrace=False)
         pytest.skip(f"tape archive unavailable: {exc}")
     server = TapeArchive(tmp_path_factory.mktemp("archive"), delay=1.0)
     try:
         server.start()
     except TapeArchiveError as exc:  # pragma: no cover - depends on the environment
-        if _in_ci():
+        if in_ci():
             pytest.fail(f"CI=true but {exc.message}: {exc.hint}", pytrace=False)
         pytest.skip(f"{exc.message} ({exc.hint})")
     try:
@@ -272,7 +268,7 @@ def test_gfal2_locality_on_the_tape_archive(trusted: Any, gfal2_module: Any) -> 
     assert HttpStorage().locality(url) is None
 
 
-@pytest.mark.parametrize("kind", ["http", "gfal2"])
+@pytest.mark.parametrize("kind", ["http", pytest.param("gfal2", marks=pytest.mark.gfal2)])
 def test_credentials_never_in_messages(
     trusted: Any, request: pytest.FixtureRequest, tmp_path: Path, kind: str
 ) -> None:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from grid_lrt.shared.errors import ErrorCode
-
-pytestmark = pytest.mark.worker
+from tests.support.paths import ROOT
 
 # The numbers and meanings GRID_LRT documented (docs/errors.rst), which users' scripts read.
 SEED = {
@@ -82,7 +80,7 @@ def test_describe_handles_non_members() -> None:
 
 
 def test_readme_error_table_matches_enum() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Error codes", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(
         r"^\|\s*(-?\d+)\s*\|\s*`(\w+)`\s*\|\s*(.+?)\s*\|\s*(yes|no)\s*\|\s*(yes|no)\s*\|$",

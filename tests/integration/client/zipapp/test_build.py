@@ -27,11 +27,11 @@ from grid_lrt.client.zipapp.dists import DEPENDENCIES
 from grid_lrt.shared.couch import CouchDB
 from tests.support.couchdb import CouchServer
 from tests.support.launcher_kit import launcher_env, make_inputs, make_sandbox, marker_lines
+from tests.support.paths import ROOT
 from tests.support.zipapp_kit import make_venv, pyenv, run
 from tests.support.zipapp_kit import worker_python as find_worker_python
 from tests.support.zipapp_kit import worker_wheels as find_worker_wheels
 
-ROOT = Path(__file__).resolve().parents[2]
 CURRENT = (sys.version_info.major, sys.version_info.minor)
 TEXT = "Grüße aus Dwingeloo, čeština, ελληνικά. " * 20
 

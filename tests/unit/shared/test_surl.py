@@ -9,8 +9,6 @@ import pytest
 from grid_lrt.shared import surl
 from grid_lrt.shared.errors import LrtError, UsageError
 
-pytestmark = pytest.mark.worker
-
 SARA_PATH = (
     "/pnfs/grid.sara.nl/data/lofar/ops/projects/lc2_038/229507/"
     "L229507_SB100_uv.dppp.MS_3d78b8f1.tar"

@@ -18,8 +18,6 @@ from grid_lrt.shared.couch import (
 from tests.support.couchdb import CouchServer
 from tests.support.helpers import couch
 
-pytestmark = pytest.mark.worker
-
 
 def test_proxy_and_ca_settings_come_from_the_environment_once(
     monkeypatch: pytest.MonkeyPatch,

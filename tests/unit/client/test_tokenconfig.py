@@ -8,8 +8,9 @@ import pytest
 
 from grid_lrt.client.tokenconfig import load_token_config
 from grid_lrt.shared.errors import ConfigError
+from tests.support.paths import SAMPLE
 
-SAMPLE = Path(__file__).resolve().parents[2] / "client" / "data" / "sample" / "tutorial.cfg"
+SAMPLE_CONFIG = SAMPLE / "tutorial.cfg"
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -19,7 +20,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_sample_config_loads() -> None:
-    config = load_token_config(SAMPLE)
+    config = load_token_config(SAMPLE_CONFIG)
     assert config.token["status"] == "queued" and config.token["times"] == {}
     assert config.shell_variables["_attachments"] == {"srm.txt": "srm.txt"}
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from grid_lrt.shared.couch import CouchDB
 from tests.support.couchdb import CouchServer
+from tests.support.paths import NOTEBOOKS
 
-SCRIPT = Path(__file__).resolve().parents[1] / "notebook" / "testbed_3_4.py"
+SCRIPT = NOTEBOOKS / "testbed_3_4.py"
 
 
 def test_notebook_sections_3_4a_4b(couchdb_server: CouchServer, tmp_path: Path) -> None:

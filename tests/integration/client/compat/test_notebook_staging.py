@@ -11,13 +11,12 @@ from typing import Any
 
 from grid_lrt.client.devtools.lta_simulator import LtaSimulator
 from grid_lrt.shared import surl
+from tests.support.paths import DATA, NOTEBOOKS
 from tests.support.tape_archive import TapeArchive
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_notebook_section_2(gfal2_module: Any, tmp_path: Path) -> None:
-    links = (ROOT / "data" / "srm_50_sara.txt").read_text().split()
+    links = (DATA / "srm_50_sara.txt").read_text().split()
     with TapeArchive(tmp_path / "archive", delay=3600, tape_prefixes=("/pnfs/",)) as tape:
         for link in links:
             target = tape.root / surl.path_of(link).lstrip("/")
@@ -38,7 +37,7 @@ def test_notebook_section_2(gfal2_module: Any, tmp_path: Path) -> None:
                 **tape.client_env,
             )
             proc = subprocess.run(
-                [sys.executable, str(ROOT / "notebook" / "testbed_2.py")],
+                [sys.executable, str(NOTEBOOKS / "testbed_2.py")],
                 env=env,
                 cwd=tmp_path,
                 capture_output=True,

@@ -10,8 +10,7 @@ import pytest
 from grid_lrt.client.cli.main import main
 from grid_lrt.client.token import TokenHandler
 from tests.support.couchdb import CouchServer
-
-DATA = Path(__file__).resolve().parents[1] / "data"
+from tests.support.paths import DATA
 
 
 @pytest.fixture
