@@ -1,34 +1,9 @@
 """GRID_LRT's ``GRID_LRT.Staging.stager_access`` import path.
 
-The functions live in :mod:`grid_lrt.client.compat.stager_access`.
+The functions live in :mod:`grid_lrt.client.compat.stager_access`; this module re-exports them all.
 """
 
 from __future__ import annotations
 
-from grid_lrt.client.compat.stager_access import (
-    abort,
-    default_stager,
-    get_progress,
-    get_srm_token,
-    get_staging_creds,
-    get_status,
-    get_storage_info,
-    get_surls_online,
-    reschedule,
-    set_default_stager,
-    stage,
-)
-
-__all__ = [
-    "abort",
-    "default_stager",
-    "get_progress",
-    "get_srm_token",
-    "get_staging_creds",
-    "get_status",
-    "get_storage_info",
-    "get_surls_online",
-    "reschedule",
-    "set_default_stager",
-    "stage",
-]
+from grid_lrt.client.compat.stager_access import *  # noqa: F403 - the seed path re-exports every name
+from grid_lrt.client.compat.stager_access import __all__  # noqa: F401

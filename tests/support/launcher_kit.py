@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
+from grid_lrt.launcher.config import LauncherConfig
 from grid_lrt.shared.couch import CouchDB
 from tests.support.couchdb import CouchServer
 
@@ -87,6 +88,21 @@ def launcher_env(server: CouchServer, db_name: str, workdir: Path, **extra: Any)
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+def launcher_config(
+    server: CouchServer, db: CouchDB, t_type: str, workdir: Path, **settings: Any
+) -> LauncherConfig:
+    """The configuration of an in-process launcher on the test server (jobs under ``workdir``)."""
+    return LauncherConfig(
+        token_type=t_type,
+        url=server.url,
+        database=db.name,
+        user=server.user or "",
+        password=server.password or "",
+        workdir=workdir / "jobs",
+        **settings,
+    )
 
 
 def run_launcher(

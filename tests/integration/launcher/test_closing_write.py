@@ -16,7 +16,6 @@ import pytest
 import requests
 
 from grid_lrt.launcher.claim import Claimer
-from grid_lrt.launcher.config import LauncherConfig
 from grid_lrt.launcher.loop import Launcher
 from grid_lrt.launcher.runner import TokenRun
 from grid_lrt.launcher.session import TokenLostError, TokenSession
@@ -29,6 +28,7 @@ from grid_lrt.shared.pool.claiming import lock_row, todo_row
 from grid_lrt.shared.schema import TokenState, new_token, state_of
 from tests.support.couchdb import CouchServer
 from tests.support.helpers import couch
+from tests.support.launcher_kit import launcher_config
 from tests.support.pools import pool_of
 
 TYPE = "closing"
@@ -76,14 +76,7 @@ def test_the_launcher_makes_two_requests_per_token(
         seen[f"{response.request.method} {kind if kind.startswith('_') else 'doc'}"] += 1
 
     db.session.hooks["response"].append(count)
-    config = LauncherConfig(
-        token_type=TYPE,
-        url=couchdb_server.url,
-        database=db.name,
-        user=couchdb_server.user or "",
-        password=couchdb_server.password or "",
-        workdir=tmp_path / "jobs",
-    )
+    config = launcher_config(couchdb_server, db, TYPE, tmp_path)
     launcher = Launcher(config, pool=CouchTokenPool(db))
     launcher.claimer.rng = random.Random(1)
     assert launcher.run() == 0
@@ -217,16 +210,7 @@ def test_the_lease_is_kept_while_the_closing_write_waits(
 ) -> None:
     """A slow next claim must not let the finished token's lease run out (it would run twice)."""
     (token_id,) = _add(db, 1, command=": > Output/x", fetch_inputs=False)
-    config = LauncherConfig(
-        token_type=TYPE,
-        url=couchdb_server.url,
-        database=db.name,
-        user=couchdb_server.user or "",
-        password=couchdb_server.password or "",
-        lease=2,
-        heartbeat=0.2,
-        workdir=tmp_path / "jobs",
-    )
+    config = launcher_config(couchdb_server, db, TYPE, tmp_path, lease=2, heartbeat=0.2)
     claim = _claimer(db, lease=config.lease).next()
     assert claim is not None
     session = TokenSession(CouchTokenPool(db), claim, lease=config.lease)

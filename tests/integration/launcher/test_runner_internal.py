@@ -13,7 +13,6 @@ from typing import Any, Dict
 import pytest
 
 from grid_lrt.launcher.claim import Claimer
-from grid_lrt.launcher.config import LauncherConfig
 from grid_lrt.launcher.runner import TokenRun
 from grid_lrt.launcher.session import TokenSession
 from grid_lrt.launcher.signals import StopSignals
@@ -25,6 +24,7 @@ from grid_lrt.shared.pool import CouchTokenPool
 from grid_lrt.shared.schema import TokenState, new_token, state_of
 from tests.support.couchdb import CouchServer
 from tests.support.helpers import couch
+from tests.support.launcher_kit import launcher_config
 
 TYPE = "internal"
 
@@ -53,16 +53,7 @@ def _token_run(
     pool = CouchTokenPool(db)
     pool.ensure_views()
     assert db.bulk_docs([new_token(TYPE, token_id, fields)])[0].get("ok")
-    config = LauncherConfig(
-        token_type=TYPE,
-        url=server.url,
-        database=db.name,
-        user=server.user or "",
-        password=server.password or "",
-        lease=30,
-        heartbeat=0.5,
-        workdir=tmp_path / "jobs",
-    )
+    config = launcher_config(server, db, TYPE, tmp_path, lease=30, heartbeat=0.5)
     claim = Claimer(pool, TYPE, worker=Worker("wn-test"), lease=config.lease).next()
     assert claim is not None and claim.token_id == token_id
     session = TokenSession(pool, claim, lease=config.lease)
