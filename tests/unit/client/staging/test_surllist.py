@@ -1,10 +1,9 @@
-"""srmlist/SurlList: list behaviour, checks on every mutator, files, conversions, slicing."""
+"""SurlList: list behaviour, checks on every mutator, cleaning, files, conversions."""
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import List
 
 import pytest
 
@@ -13,101 +12,12 @@ from grid_lrt.client.staging.srmlist import (
     LocationMismatchError,
     ObsidMismatchError,
     SrmFileError,
-    SrmListError,
-    SubbandError,
     SurlList,
     load_file_into_srmlist,
-    slice_dicts,
     srmlist,
 )
-from grid_lrt.shared.errors import ConfigError, LrtError, UsageError
-from tests.support.paths import DATA, SAMPLE
-
-SARA_FILE = DATA / "srm_50_sara.txt"
-SAMPLE_FILE = SAMPLE / "srm_L229507_sara.txt"
-SARA = "srm://srm.grid.sara.nl:8443/pnfs/grid.sara.nl/data/lofar/ops/projects/lc2_038/229507/"
-JUELICH_LINK = (
-    "srm://lofar-srm.fz-juelich.de:8443/pnfs/fz-juelich.de/data/lofar/ops/projects/lc7_012/"
-    "583139/L583139_SB000_uv.MS_900c9fcf.tar"
-)
-POZNAN = "srm://lta-head.lofar.psnc.pl:8443/lofar/ops/projects/lc5_014/454004/"
-
-
-def sara(sb: int, obsid: str = "L229507") -> str:
-    return f"{SARA}{obsid}_SB{sb:03d}_uv.dppp.MS_0000abcd.tar"
-
-
-@pytest.fixture
-def s_list() -> srmlist:
-    """The notebook's way: read the file, split on whitespace, append each link."""
-    result = srmlist()
-    for item in SARA_FILE.read_text().split():
-        result.append(item)
-    return result
-
-
-# ---- the notebook's expectations (GRID_LRT testbed notebook, section 3) --------------------
-
-
-def test_notebook_properties(s_list: srmlist) -> None:
-    assert s_list.OBSID == "L229507" == s_list.obsid
-    assert s_list.LTA_location == "sara" == s_list.lta_location
-    assert len(s_list) == 51
-    assert s_list[0] == SARA + "L229507_SB100_uv.dppp.MS_3d78b8f1.tar"
-
-
-def test_notebook_juelich_append_is_an_attribute_error(s_list: srmlist) -> None:
-    with pytest.raises(AttributeError) as info:
-        s_list.append(JUELICH_LINK)
-    assert str(info.value) == "Different OBSID than previous items"
-    assert isinstance(info.value, ObsidMismatchError)
-    assert isinstance(info.value, LrtError)
-    assert "L229507" in info.value.detail and "L583139" in info.value.detail
-    assert len(s_list) == 51
-
-
-def test_notebook_four_forms_of_the_first_file(s_list: srmlist) -> None:
-    path = "/pnfs/grid.sara.nl/data/lofar/ops/projects/lc2_038/229507/"
-    name = "L229507_SB100_uv.dppp.MS_3d78b8f1.tar"
-    # The notebook needed g_list[-1] ("list is backwards"); now the order is the input order.
-    assert next(s_list.gsi_links()) == "gsiftp://gridftp.grid.sara.nl:2811" + path + name
-    assert next(s_list.http_links()) == (
-        "https://lofar-download.grid.sara.nl/lofigrid/SRMFifoGet.py?surl="
-        "srm://srm.grid.sara.nl:8443" + path + name
-    )
-    assert (
-        next(s_list.gfal_links()) == "srm://srm.grid.sara.nl:8443/srm/managerv2?SFN=" + path + name
-    )
-
-
-def test_generators_yield_in_input_order(s_list: srmlist) -> None:
-    for gen in (s_list.gsi_links(), s_list.http_links(), s_list.gfal_links()):
-        subbands = [link.split("_SB")[1][:3] for link in gen]
-        assert subbands == [str(sb) for sb in range(100, 151)]
-    assert [s_list.srm_replace(g) for g in s_list.gsi_links()] == list(s_list)
-
-
-def test_notebook_slice_dicts(s_list: srmlist) -> None:
-    d_10 = slice_dicts(s_list.sbn_dict())
-    assert list(d_10) == ["100", "110", "120", "130", "140", "150"]
-    assert len(d_10["140"]) == 10
-    assert d_10["140"][0].endswith("L229507_SB140_uv.dppp.MS_a99ed735.tar")
-    assert d_10["140"][6].endswith("L229507_SB146_uv.dppp.MS_9f12d505.tar")
-    assert len(d_10["150"]) == 1
-    assert type(d_10["100"]) is srmlist
-    assert d_10["100"].OBSID == "L229507"
-    assert repr(d_10["150"]) == repr([SARA + "L229507_SB150_uv.dppp.MS_f6fc7fc5.tar"])
-    assert str(d_10["150"]) == str([SARA + "L229507_SB150_uv.dppp.MS_f6fc7fc5.tar"])
-    d_1 = slice_dicts(s_list.sbn_dict(), 1)
-    assert len(d_1) == 51 and list(d_1)[:2] == ["100", "101"]
-    d_50 = slice_dicts(s_list.sbn_dict(), 50)
-    assert list(d_50) == ["100", "150"]
-    assert [len(v) for v in d_50.values()] == [50, 1]
-
-
-def test_sample_package_data_is_the_test_file() -> None:
-    assert SAMPLE_FILE.read_bytes() == SARA_FILE.read_bytes()
-
+from grid_lrt.shared.errors import ConfigError, LrtError
+from tests.unit.client.surls import DATA, JUELICH_LINK, POZNAN, SARA_FILE, sara
 
 # ---- list behaviour ---------------------------------------------------------------------------
 
@@ -371,78 +281,3 @@ def test_unreadable_file_is_an_srm_file_error(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(SrmFileError):
         SurlList.from_file(binary)
-
-
-# ---- sbn_dict and slice_dicts --------------------------------------------------------------
-
-
-def test_sbn_dict_default_and_custom_pattern() -> None:
-    s = srmlist(link=sara(7))
-    pairs = list(s.sbn_dict())
-    assert [(key, list(value)) for key, value in pairs] == [("007", [sara(7)])]
-    assert type(pairs[0][1]) is srmlist and pairs[0][1] == [sara(7)]
-    abn = SurlList([f"{SARA}L229507_ABN_{n}.tar" for n in (3, 1, 2)])
-    assert [k for k, _ in abn.sbn_dict(pref="ABN_", suff=r"\.")] == ["3", "1", "2"]
-    assert type(next(abn.sbn_dict(pref="ABN_", suff=r"\."))[1]) is SurlList
-
-
-def test_sbn_dict_without_match_names_link_and_pattern() -> None:
-    abn = SurlList([f"{SARA}L229507_ABN_1.tar"])
-    with pytest.raises(SubbandError) as info:
-        dict(abn.sbn_dict())
-    assert "L229507_ABN_1.tar" in str(info.value) and "SB(.+?)_" in str(info.value)
-    assert isinstance(info.value, AttributeError)
-
-
-def _lists(n_list: List[int]) -> srmlist:
-    s = srmlist()
-    s.extend(sara(n) for n in n_list)
-    return s
-
-
-def test_slice_gaps_are_not_compacted() -> None:
-    d = slice_dicts(_lists([n for n in range(25) if n != 9]).sbn_dict())
-    assert list(d) == ["000", "010", "020"]
-    assert [len(v) for v in d.values()] == [9, 10, 5]
-    assert d["010"][0] == sara(10)
-
-
-def test_slice_empty_chunks_are_dropped_and_start_is_lowest_key() -> None:
-    d = slice_dicts(_lists([3, 4, 40, 41, 12]).sbn_dict(), 5)
-    assert list(d) == ["003", "008", "038"]
-    assert list(d["003"]) == [sara(3), sara(4)]
-    assert list(d["008"]) == [sara(12)]
-    assert list(d["038"]) == [sara(40), sara(41)]
-
-
-def test_slice_subbands_above_999() -> None:
-    links = [f"{SARA}L229507_SB{n}_uv.MS_x.tar" for n in (998, 999, 1000, 1001, 1010)]
-    d = slice_dicts(SurlList(links).sbn_dict(), 2)
-    assert list(d) == ["998", "1000", "1010"]
-    assert [len(v) for v in d.values()] == [2, 2, 1]
-    assert type(d["1000"]) is SurlList
-
-
-def test_slice_sorts_numerically_not_as_strings() -> None:
-    d = slice_dicts({"100": sara(100), "99": sara(99), "0101": sara(101)}, 2)
-    assert list(d) == ["099", "101"]
-    assert list(d["099"]) == [sara(99), sara(100)]
-
-
-def test_slice_accepts_dicts_pairs_and_plain_values() -> None:
-    pairs = [("001", sara(1)), (2, [sara(2)]), ("001", sara(11))]
-    d = slice_dicts(pairs, 10)
-    assert list(d) == ["001"] and list(d["001"]) == [sara(1), sara(11), sara(2)]
-    assert type(d["001"]) is srmlist
-    assert slice_dicts({}) == {}
-    assert slice_dicts(iter([])) == {}
-
-
-def test_slice_bad_input() -> None:
-    with pytest.raises(SubbandError, match="'ABC' is not a whole number"):
-        slice_dicts({"ABC": sara(1)})
-    for size in (0, -1, 2.5, True):
-        with pytest.raises(UsageError):
-            slice_dicts({"1": sara(1)}, size)  # type: ignore[arg-type]
-    with pytest.raises(SrmListError):
-        slice_dicts({"1": sara(1), "2": JUELICH_LINK})
