@@ -78,11 +78,7 @@ def _bulk_lock(
 ) -> Tuple[Optional[Document], Mapping[str, Any]]:
     """One ``_bulk_docs`` of [closing write, lock]: (the closing document if it landed, the
     lock's answer). Sets ``doc['_rev']`` when the lock landed."""
-    answers = {
-        str(sent["_id"]): answer
-        for sent, answer in pair_by_id([carried, doc], db.bulk_docs([carried, doc]))
-    }
-    closing, lock = answers[str(carried["_id"])], answers[str(doc["_id"])]
+    (_, closing), (_, lock) = pair_by_id([carried, doc], db.bulk_docs([carried, doc]))
     landed = None
     if closing.get("ok"):
         carried["_rev"] = str(closing["rev"])
