@@ -44,6 +44,7 @@ from grid_lrt.shared.lease import Worker
 from grid_lrt.shared.schema import TokenState
 
 __all__ = [
+    "CONFLICT_ROUNDS",
     "BulkResult",
     "Claim",
     "ClaimAttempt",
@@ -54,6 +55,10 @@ __all__ = [
     "TokenPool",
     "WriteAbandonedError",
 ]
+
+#: Rounds of reading a document again and re-applying a change after a conflict, for every
+#: kind of write (single, fenced, bulk), before the write is given up and reported.
+CONFLICT_ROUNDS = 8
 
 #: ``mutate(doc) -> write it?``: changes a document in place and says whether to save it. It
 #: must decide from the document it is given: on a conflict it is called again on a fresh one.

@@ -15,16 +15,14 @@ from typing import Any, Deque, Dict, Iterable, Iterator, List, Mapping, Sequence
 
 from grid_lrt.shared.couch import CouchDB, CouchError
 
-from .base import BulkResult, Mutator
+from .base import CONFLICT_ROUNDS, BulkResult, Mutator
 
-__all__ = ["BATCH", "CONFLICT_ROUNDS", "create", "delete", "docs", "pair_by_id", "update"]
+__all__ = ["BATCH", "create", "delete", "docs", "pair_by_id", "update"]
 
 log = logging.getLogger(__name__)
 
 #: Documents per ``_bulk_docs`` request (CouchDB's sweet spot is 500-2,000 small docs).
 BATCH = 1000
-#: Rounds of re-reading and re-applying an update after conflicts.
-CONFLICT_ROUNDS = 5
 
 
 def pair_by_id(

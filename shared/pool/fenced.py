@@ -2,7 +2,7 @@
 
 A change is written with the ``_rev`` it was made on (``PUT``). A 409 means another writer got
 there first: the document is read again and the change applied again to the fresh revision,
-for at most :data:`ROUNDS` rounds. Two flavours:
+for at most :data:`~.base.CONFLICT_ROUNDS` rounds. Two flavours:
 
 * :func:`update_one` for rules on the document's own fields (``mutate(doc) -> write?``): the
   reaper's requeue, design-document edits, one attachment;
@@ -32,16 +32,13 @@ from grid_lrt.shared.couch import (
 )
 from grid_lrt.shared.retry import Backoff, retrying
 
-from .base import FencedWrite, Mutator, TokenLostError, WriteAbandonedError
+from .base import CONFLICT_ROUNDS, FencedWrite, Mutator, TokenLostError, WriteAbandonedError
 
-__all__ = ["ROUNDS", "Patience", "put_attachment", "same_change", "update_one", "write_fenced"]
+__all__ = ["Patience", "put_attachment", "same_change", "update_one", "write_fenced"]
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-
-#: Re-read and re-apply rounds for one document before giving up.
-ROUNDS = 8
 
 
 class Patience:
@@ -94,7 +91,7 @@ def write_fenced(db: CouchDB, change: FencedWrite, *, patience: Patience) -> Non
 
     Raises:
         TokenLostError: the token was deleted, or its fence refused a fresh revision.
-        WriteAbandonedError: still conflicting after :data:`ROUNDS` rounds.
+        WriteAbandonedError: still conflicting after :data:`~.base.CONFLICT_ROUNDS` rounds.
         CouchUnreachableError: the server stayed silent longer than ``patience``.
     """
     token_id = change.token_id
@@ -105,7 +102,7 @@ def write_fenced(db: CouchDB, change: FencedWrite, *, patience: Patience) -> Non
         except DocumentNotFoundError:
             raise TokenLostError(f"token {token_id} was deleted while it ran") from None
 
-    for _ in range(ROUNDS):
+    for _ in range(CONFLICT_ROUNDS):
         doc = change.prepared()
         try:
             patience(functools.partial(db.save, doc))
@@ -134,9 +131,9 @@ def update_one(
 
     Returns the written document, or None when ``mutate`` declined, the document does not
     exist and there is no ``default`` to create it from, or it kept conflicting for
-    :data:`ROUNDS` rounds (logged).
+    :data:`~.base.CONFLICT_ROUNDS` rounds (logged).
     """
-    for _ in range(ROUNDS):
+    for _ in range(CONFLICT_ROUNDS):
         if doc is None:
             doc = db.get_or_none(doc_id)
             if doc is None:
@@ -160,9 +157,9 @@ def put_attachment(db: CouchDB, doc_id: str, name: str, data: bytes, content_typ
 
     Raises:
         DocumentNotFoundError: no such document.
-        WriteAbandonedError: still conflicting after :data:`ROUNDS` rounds.
+        WriteAbandonedError: still conflicting after :data:`~.base.CONFLICT_ROUNDS` rounds.
     """
-    for _ in range(ROUNDS):
+    for _ in range(CONFLICT_ROUNDS):
         rev = db.get(doc_id)["_rev"]
         try:
             db.put_attachment(doc_id, rev, name, data, content_type)
