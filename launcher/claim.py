@@ -114,7 +114,7 @@ class Claimer:
                 position,
                 worker=self.worker,
                 lease=self.lease,
-                now=self.clock(),
+                clock=self.clock,
                 carry=carry,
             )
             if result.carried:

@@ -264,10 +264,13 @@ class TokenPool(Protocol):
         *,
         worker: Worker,
         lease: float,
-        now: float,
+        clock: Callable[[], float] = ...,
         carry: Optional[FencedWrite] = None,
     ) -> ClaimAttempt:
         """Try to lock the todo token at ``position`` of the todo view of ``t_type``.
+
+        The lock's time (and the start of its lease) is ``clock()`` (default ``time.time``)
+        once the row is read.
 
         ``carry``: a finished token's closing write, sent in the same request as the lock
         when there is a lock to send (then ``carried`` is True). If it lands,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any, Callable, Mapping, Optional, Tuple
 
 from grid_lrt.shared import views
 from grid_lrt.shared.couch import (
@@ -95,10 +95,11 @@ def claim_at(
     *,
     worker: Worker,
     lease: float,
-    now: float,
+    clock: Callable[[], float],
     carry: Optional[FencedWrite],
 ) -> ClaimAttempt:
-    """One attempt, as drawn in the module docstring: :func:`todo_row`, then :func:`lock_row`.
+    """One attempt, as drawn in the module docstring: :func:`todo_row`, then :func:`lock_row`
+    (the lock's time, and the start of its lease, is ``clock()`` once the row is read).
 
     Raises:
         CouchUnreachableError: no answer to the lock, and the re-read cannot show it landed.
@@ -107,7 +108,7 @@ def claim_at(
     doc = todo_row(db, t_type, position)
     if doc is None:
         return ClaimAttempt(ClaimOutcome.NO_ROW)
-    return lock_row(db, doc, worker=worker, lease=lease, now=now, carry=carry)
+    return lock_row(db, doc, worker=worker, lease=lease, now=clock(), carry=carry)
 
 
 def lock_row(

@@ -201,7 +201,7 @@ class CouchTokenPool:
         *,
         worker: Worker,
         lease: float,
-        now: float,
+        clock: Callable[[], float] = time.time,
         carry: Optional[FencedWrite] = None,
     ) -> ClaimAttempt:
         self.ensure_views()
@@ -211,7 +211,7 @@ class CouchTokenPool:
             position,
             worker=worker,
             lease=lease,
-            now=now,
+            clock=clock,
             carry=carry,
         )
 

@@ -10,7 +10,7 @@ import collections
 import random
 import time
 from pathlib import Path
-from typing import Any, Counter, List
+from typing import Any, Callable, Counter, List
 
 import pytest
 import requests
@@ -134,10 +134,19 @@ class RivalFirst(CouchTokenPool):
         self.picked: List[str] = []
 
     def claim(
-        self, t_type: str, position: int, *, carry: FencedWrite | None = None, **kwargs: Any
+        self,
+        t_type: str,
+        position: int,
+        *,
+        worker: Worker,
+        lease: float,
+        clock: Callable[[], float] = time.time,
+        carry: FencedWrite | None = None,
     ) -> ClaimAttempt:
         if self.picked:
-            return super().claim(t_type, position, carry=carry, **kwargs)
+            return super().claim(
+                t_type, position, worker=worker, lease=lease, clock=clock, carry=carry
+            )
         doc = todo_row(self.db, t_type, position)
         if doc is None:
             return ClaimAttempt(ClaimOutcome.NO_ROW)
@@ -145,7 +154,7 @@ class RivalFirst(CouchTokenPool):
         theirs = self.db.get(str(doc["_id"]))
         theirs["lock"] = 1  # locked behind our back, after we read it
         self.db.save(theirs)
-        return lock_row(self.db, doc, carry=carry, **kwargs)
+        return lock_row(self.db, doc, worker=worker, lease=lease, now=clock(), carry=carry)
 
 
 def test_a_lost_lock_keeps_the_closing_write(db: CouchDB) -> None:
