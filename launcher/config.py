@@ -46,6 +46,20 @@ OPTIONS: Mapping[str, Any] = {
         "int",
         "after this many lost/interrupted runs a token goes to error (code 5)",
     ),
+    "outage": (
+        "LRT_OUTAGE",
+        900.0,
+        "duration",
+        "keep retrying a server that does not answer (or answers 5xx) for this long before "
+        "giving up; the pipeline keeps running meanwhile",
+    ),
+    "linger": (
+        "LRT_LINGER",
+        DEFAULT_LEASE,
+        "duration",
+        "with no todo token left, wait up to this long for tokens whose lease is running out "
+        "(their launcher died) instead of exiting (0: exit at once)",
+    ),
     "max_tasks": ("LRT_MAX_TASKS", 0, "int", "stop after this many tokens (0: no limit)"),
     "max_time": (
         "LRT_MAX_TIME",
@@ -157,6 +171,8 @@ class LauncherConfig:
     lease: float = DEFAULT_LEASE
     heartbeat: float = DEFAULT_HEARTBEAT
     max_scrub: int = DEFAULT_MAX_SCRUB
+    outage: float = 900.0
+    linger: float = DEFAULT_LEASE
     max_tasks: int = 0
     max_time: float = 0.0
     walltime: float = 0.0

@@ -56,6 +56,9 @@ __all__ = [
 #: token in ``waiting``. ``attempt``, ``lease_expires``, ``heartbeat``, ``requeues`` and the
 #: ``batch_*`` fields are the launcher's (see ``lease.py``). ``attempt`` only ever grows: it is
 #: the fencing number that keeps a late launcher from overwriting a newer attempt.
+#: ``results_commit`` is the last attempt's commit of its results (``{"attempt", "urls"}``),
+#: written, fenced, just before the results are moved to their final names; it survives resets,
+#: so that a re-run of the same token may replace what an earlier attempt committed.
 DEFAULTS: Mapping[str, Any] = {
     "lock": 0,
     "done": 0,
@@ -76,6 +79,7 @@ DEFAULTS: Mapping[str, Any] = {
     "batch_job_id": "",
     "owner": "",
     "history": [],
+    "results_commit": {},
 }
 
 #: Fields grid-lrt itself manages; everything else on a token is a free user field.
