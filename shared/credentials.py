@@ -3,13 +3,15 @@
 ``~/.picasrc`` holds ``key=value`` lines (``user=``, ``password=``, ``database=``, ``url=``);
 blank lines and ``#`` comments are ignored. Each environment variable (``PICAS_USR``,
 ``PICAS_USR_PWD``, ``PICAS_DB``, ``PICAS_URL``) overrides the file's value for its field, and
-explicit arguments override both. The password never appears in ``repr``, logs or messages.
+explicit arguments override both. The password never appears in ``repr``, logs or messages;
+a malformed line is described (its number, the key if it looks like one), never shown.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 #: SURF's LOFAR PiCaS server, the seed's default.
 DEFAULT_URL = "https://picas-lofar.grid.surfsara.nl:6984"
 
+#: What a key in ~/.picasrc may look like for an error message to show it.
+_KEY_LIKE = re.compile(r"[a-z_][a-z0-9_.-]{0,31}\Z")
 _FILE_KEYS = {"user": "user", "password": "password", "database": "database", "url": "url"}
 _ENV_KEYS = {
     "user": "PICAS_USR",
@@ -89,11 +93,20 @@ def _read_picasrc(path: Path) -> Dict[str, str]:
         if not sep or key not in _FILE_KEYS:
             raise ConfigError(
                 f"{path}, line {number}: expected one of "
-                f"{', '.join(k + '=' for k in _FILE_KEYS)}, got {line.split('=')[0].strip()!r}",
+                f"{', '.join(k + '=' for k in _FILE_KEYS)}, got {_what(key, sep)}",
                 hint="each line is key=value, e.g. user=alice",
             )
         values[_FILE_KEYS[key]] = value.strip()
     return values
+
+
+def _what(key: str, sep: str) -> str:
+    """How a bad line is described: never its text, which may be (or hold) the password."""
+    if not sep:
+        return "a line without '='"
+    if _KEY_LIKE.match(key):
+        return f"the unknown key {key!r}"
+    return "something that is no key before '='"
 
 
 def picas_cred(

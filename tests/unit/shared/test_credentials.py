@@ -82,3 +82,28 @@ def test_seed_attribute_names(tmp_path: Path) -> None:
     write_rc(tmp_path, "user=alice\npassword=x\ndatabase=d\n")
     creds = picas_cred()
     assert (creds.usr, creds.pwd, creds.dbn) == ("alice", "x", "d")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "s3cret-Pa$$w0rd",  # the password pasted on a line of its own
+        "password: s3cret-Pa$$w0rd",  # YAML habits: no '='
+        "pass word s3cret-Pa$$w0rd",
+        "s3cret-Pa$$w0rd:x=y",  # a key that is no key
+    ],
+)
+def test_bad_line_never_echoes_a_value(tmp_path: Path, line: str) -> None:
+    """Issue 9, finding 11: a malformed line was echoed whole (a password with it)."""
+    write_rc(tmp_path, f"user=alice\n{line}\n")
+    with pytest.raises(ConfigError) as excinfo:
+        picas_cred()
+    text = f"{excinfo.value.message} {excinfo.value.hint}"
+    assert "line 2" in text and "s3cret" not in text
+
+
+def test_bad_line_names_an_unknown_key(tmp_path: Path) -> None:
+    write_rc(tmp_path, "user=alice\nusername=s3cret\n")
+    with pytest.raises(ConfigError) as excinfo:
+        picas_cred()
+    assert "'username'" in excinfo.value.message and "s3cret" not in excinfo.value.message
