@@ -47,7 +47,10 @@ def test_the_client_and_the_launcher_use_the_same_functions() -> None:
     [
         # issue 9, finding 11: the tail of a password holding '@' was left
         ("GET https://u:p@ss@host/x failed", "GET https://***@host/x failed"),
-        ("davs://alice:a@b:c@d@host:443/p and https://h/q", "davs://***@host:443/p and https://h/q"),
+        (
+            "davs://alice:a@b:c@d@host:443/p and https://h/q",
+            "davs://***@host:443/p and https://h/q",
+        ),
         ("https://u:p@ss@host", "https://***@host"),
         ("//a@b c@d", "//***@b c@d"),  # whitespace ends a URL
     ],
@@ -80,9 +83,7 @@ def test_short_secrets_are_not_registered() -> None:
         forget_secrets()
 
 
-def test_secret_filter_redacts_log_records(
-    secret: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_secret_filter_redacts_log_records(secret: str) -> None:
     log = logging.getLogger("test.redact")
     handler = logging.StreamHandler(io.StringIO())
     handler.addFilter(SecretFilter())
