@@ -2,7 +2,14 @@
 
 Credentials and server come only from the environment (``PICAS_USR``, ``PICAS_USR_PWD``,
 ``PICAS_DB``, ``PICAS_URL``) or ``~/.picasrc``, never from the command line, so they never show
-in ``ps``, in a JDL's arguments or in the batch system's accounting.
+in ``ps``, in a JDL's arguments or in the batch system's accounting. ``PICAS_URL`` is checked
+(:func:`~.server.server_address`) and kept without ``user:password@``: credentials in it are
+used as the login when ``PICAS_USR``/``PICAS_USR_PWD`` do not say otherwise.
+
+Two switches set how far the launcher trusts its tokens (README, "Trust model"):
+``export_credentials`` (off: the pipeline gets no ``PICAS_USR_PWD``) and ``token_commands``
+(on: a token's ``command`` runs and its variable mappings may set any name; off: both are
+refused with code 7).
 """
 
 from __future__ import annotations
@@ -11,13 +18,23 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Tuple
 
 from grid_lrt.shared.credentials import picas_cred, picasrc_path
 from grid_lrt.shared.errors import LrtError, UsageError
 from grid_lrt.shared.lease import DEFAULT_HEARTBEAT, DEFAULT_LEASE, DEFAULT_MAX_SCRUB
 
-__all__ = ["OPTIONS", "LauncherConfig", "MissingCredentialsError", "parse_duration"]
+from .server import server_address
+from .unpack_limits import DEFAULT_LIMITS, UnpackLimits
+
+__all__ = [
+    "OPTIONS",
+    "SWITCHES",
+    "LauncherConfig",
+    "MissingCredentialsError",
+    "parse_duration",
+    "parse_size",
+]
 
 
 class MissingCredentialsError(LrtError):
@@ -129,7 +146,47 @@ OPTIONS: Mapping[str, Any] = {
         "int",
         "bytes of the end of stdout/stderr attached to the token",
     ),
+    "unpack_max_bytes": (
+        "LRT_UNPACK_MAX_BYTES",
+        "256G",
+        "size",
+        "refuse a sandbox or input archive that unpacks to more than this (code 26; 0: no limit)",
+    ),
+    "unpack_max_members": (
+        "LRT_UNPACK_MAX_MEMBERS",
+        DEFAULT_LIMITS.max_members,
+        "int",
+        "refuse an archive with more members than this (code 26; 0: no limit)",
+    ),
+    "unpack_max_ratio": (
+        "LRT_UNPACK_MAX_RATIO",
+        DEFAULT_LIMITS.max_ratio,
+        "int",
+        "refuse an archive that unpacks to more than this many times its size, once past "
+        "100 MiB (a decompression bomb; code 26; 0: no limit)",
+    ),
 }
+
+#: name → (environment variable, default, flag, help): on/off settings. The flag sets the
+#: opposite of the default; the variable takes 1/0, true/false, yes/no, on/off.
+SWITCHES: Mapping[str, Tuple[str, bool, str, str]] = {
+    "export_credentials": (
+        "LRT_EXPORT_CREDENTIALS",
+        False,
+        "--export-credentials",
+        "give the pipeline PICAS_USR_PWD too (it always gets PICAS_USR, PICAS_DB and "
+        "PICAS_URL without user:password@); only for pipelines that write to the token pool",
+    ),
+    "token_commands": (
+        "LRT_TOKEN_COMMANDS",
+        True,
+        "--no-token-commands",
+        "refuse (code 7) a token's own 'command' and token variables that change how "
+        "programs load (LD_*, PATH, BASH_ENV, PYTHONPATH...): run only the sandbox's master.sh",
+    ),
+}
+_ON = frozenset({"1", "true", "yes", "on"})
+_OFF = frozenset({"0", "false", "no", "off"})
 
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -145,9 +202,34 @@ def parse_duration(text: str, *, what: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: str, *, what: str) -> int:
+    """``"4096"``, ``"10M"``, ``"256G"``, ``"1TiB"`` → bytes (units of 1024)."""
+    match = _SIZE.match(str(text))
+    if not match:
+        raise UsageError(
+            f"{what}: {text!r} is not a size", hint="use bytes or a unit: 4096, 10M, 256G, 1T"
+        )
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
+def _switch(value: str, what: str) -> bool:
+    text = value.strip().lower()
+    if text in _ON:
+        return True
+    if text in _OFF:
+        return False
+    raise UsageError(f"{what}: {value!r} is neither on nor off", hint="use 1 or 0")
+
+
 def _convert(name: str, kind: str, value: Any, what: str) -> Any:
     if kind == "duration":
         return parse_duration(str(value), what=what)
+    if kind == "size":
+        return parse_size(str(value), what=what)
     if kind == "int":
         try:
             number = int(str(value).strip())
@@ -186,8 +268,14 @@ class LauncherConfig:
     door: str = ""
     attach_limit: int = 1048576
     tail_bytes: int = 262144
+    unpack_max_bytes: int = DEFAULT_LIMITS.max_bytes
+    unpack_max_members: int = DEFAULT_LIMITS.max_members
+    unpack_max_ratio: int = DEFAULT_LIMITS.max_ratio
     keep_jobdirs: bool = False
-    export_credentials: bool = True
+    export_credentials: bool = False
+    """Give the pipeline ``PICAS_USR_PWD`` (``--export-credentials``)."""
+    token_commands: bool = True
+    """Run a token's ``command``, let its mappings set any name (off: ``--no-token-commands``)."""
 
     @classmethod
     def load(
@@ -200,11 +288,14 @@ class LauncherConfig:
         env = os.environ if env is None else env
         flags = flags or {}
         creds = picas_cred()
+        address = server_address(creds.url, source=_url_source(creds.sources.get("url")))
+        user = creds.user or address.user
+        password = creds.password or address.password
         missing = [
             var
             for var, value in (
-                ("PICAS_USR", creds.user),
-                ("PICAS_USR_PWD", creds.password),
+                ("PICAS_USR", user),
+                ("PICAS_USR_PWD", password),
                 ("PICAS_DB", creds.database),
             )
             if not value
@@ -224,14 +315,22 @@ class LauncherConfig:
             elif env.get(var, "").strip():
                 values[name] = _convert(name, kind, env[var], f"${var}")
             else:
+                values[name] = _convert(name, kind, default, var) if kind == "size" else default
+        for name, (var, default, _flag, _help) in SWITCHES.items():
+            flag = flags.get(name)
+            if flag is not None:
+                values[name] = bool(flag)
+            elif env.get(var, "").strip():
+                values[name] = _switch(env[var], f"${var}")
+            else:
                 values[name] = default
         workdir = Path(values.pop("workdir") or Path.cwd())
         config = cls(
             token_type=token_type,
-            url=creds.url,
+            url=address.url,
             database=creds.database,
-            user=creds.user,
-            password=creds.password,
+            user=user,
+            password=password,
             workdir=workdir,
             keep_jobdirs=bool(flags.get("keep_jobdirs")),
             **values,
@@ -254,3 +353,19 @@ class LauncherConfig:
             raise UsageError(f"unknown transfer protocol {self.protocol!r}: use auto, https or srm")
         if self.window < 1 or self.parallel < 1:
             raise UsageError("--window and --parallel must be at least 1")
+
+    @property
+    def unpack_limits(self) -> UnpackLimits:
+        """The extraction limits of sandboxes and input archives."""
+        return UnpackLimits(
+            max_bytes=self.unpack_max_bytes,
+            max_members=self.unpack_max_members,
+            max_ratio=self.unpack_max_ratio,
+        )
+
+
+def _url_source(source: Optional[str]) -> str:
+    """How messages name the server URL's origin: ``PICAS_URL``, ``url= in <file>``..."""
+    if not source or source == "argument":
+        return "the server URL"
+    return source.lstrip("$") if source.startswith("$") else f"url= in {source}"

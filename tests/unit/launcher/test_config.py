@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from grid_lrt.launcher.config import LauncherConfig, MissingCredentialsError, parse_duration
+from grid_lrt.launcher.config import (
+    LauncherConfig,
+    MissingCredentialsError,
+    parse_duration,
+    parse_size,
+)
 from grid_lrt.launcher.jobid import detect_batch_job
+from grid_lrt.launcher.server import ServerError
+from grid_lrt.launcher.unpack_limits import UnpackLimits
 from grid_lrt.shared.errors import UsageError
 
 
@@ -70,6 +77,87 @@ def test_missing_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
         LauncherConfig.load("demo")
     assert "PICAS_USR_PWD, PICAS_DB not set" in info.value.message
     assert info.value.exit_status == 1
+
+
+@pytest.mark.usefixtures("creds")
+def test_credentials_are_not_exported_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9, finding 10: PICAS_USR_PWD went to every pipeline, with no way to stop it."""
+    assert LauncherConfig.load("demo").export_credentials is False
+    assert LauncherConfig.load("demo", {"export_credentials": True}).export_credentials is True
+    monkeypatch.setenv("LRT_EXPORT_CREDENTIALS", "yes")
+    assert LauncherConfig.load("demo").export_credentials is True
+    monkeypatch.setenv("LRT_EXPORT_CREDENTIALS", "maybe")
+    with pytest.raises(UsageError, match=r"LRT_EXPORT_CREDENTIALS: 'maybe' is neither on nor off"):
+        LauncherConfig.load("demo")
+
+
+@pytest.mark.usefixtures("creds")
+def test_token_commands_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert LauncherConfig.load("demo").token_commands is True
+    assert LauncherConfig.load("demo", {"token_commands": False}).token_commands is False
+    monkeypatch.setenv("LRT_TOKEN_COMMANDS", "0")
+    assert LauncherConfig.load("demo").token_commands is False
+    assert LauncherConfig.load("demo", {"token_commands": True}).token_commands is True
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("4096", 4096), ("10M", 10 << 20), ("256G", 256 << 30), ("1TiB", 1 << 40), ("1.5k", 1536)],
+)
+def test_parse_size(text: str, size: int) -> None:
+    assert parse_size(text, what="x") == size
+
+
+@pytest.mark.usefixtures("creds")
+def test_unpack_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert LauncherConfig.load("demo").unpack_limits == UnpackLimits()
+    monkeypatch.setenv("LRT_UNPACK_MAX_BYTES", "10G")
+    config = LauncherConfig.load("demo", {"unpack_max_members": "50", "unpack_max_ratio": "0"})
+    limits = config.unpack_limits
+    assert (limits.max_bytes, limits.max_members, limits.max_ratio) == (10 << 30, 50, 0)
+    with pytest.raises(UsageError, match=r"--unpack-max-bytes: 'lots' is not a size"):
+        LauncherConfig.load("demo", {"unpack_max_bytes": "lots"})
+
+
+@pytest.mark.usefixtures("creds")
+def test_url_is_kept_without_userinfo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PICAS_URL with user:pw@ was exported as is; the login now comes out of it."""
+    monkeypatch.delenv("PICAS_USR")
+    monkeypatch.delenv("PICAS_USR_PWD")
+    monkeypatch.setenv("PICAS_URL", "https://bob:p%40ss%3Aw$rd@couch.example.org:6984/")
+    config = LauncherConfig.load("demo")
+    assert (config.url, config.user, config.password) == (
+        "https://couch.example.org:6984",
+        "bob",
+        "p@ss:w$rd",
+    )
+    monkeypatch.setenv("PICAS_USR", "alice")
+    monkeypatch.setenv("PICAS_USR_PWD", "s3cret")
+    config = LauncherConfig.load("demo")
+    assert (config.user, config.password) == ("alice", "s3cret")
+
+
+@pytest.mark.usefixtures("creds")
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("http://u:pa$$@127.0.0.1:99999", "is not a usable URL: a bad port"),
+        ("http://u:pa$$@127.0.0.1:port", "is not a usable URL: a bad port"),
+        ("http://[::1", "is not a usable URL: a syntax error"),
+        ("u:pa$$@127.0.0.1:5984", "is not an http:// or https:// URL"),
+        ("ftp://127.0.0.1/", "is not an http:// or https:// URL"),
+        ("http://u:pa$$@:5984", "names no host"),
+    ],
+)
+def test_bad_url_is_a_message_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, url: str, problem: str
+) -> None:
+    """Issue 9, finding 14: a bad port in PICAS_URL was a ValueError traceback."""
+    monkeypatch.setenv("PICAS_URL", url)
+    with pytest.raises(ServerError) as info:
+        LauncherConfig.load("demo")
+    assert "PICAS_URL '" in info.value.message and problem in info.value.message
+    assert "pa$$" not in info.value.message and info.value.exit_status == 1
 
 
 @pytest.mark.parametrize(
