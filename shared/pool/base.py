@@ -223,6 +223,14 @@ class TokenPool(Protocol):
     def delete(self, ids: Iterable[str]) -> BulkResult:
         """Delete documents for real (a deletion revision, never ``_purge``)."""
 
+    def delete_revisions(self, revisions: Mapping[str, str]) -> BulkResult:
+        """Delete each document of ``{id: rev}`` only if ``rev`` is still its revision.
+
+        No re-read, no second round: a document written since (or already deleted) is kept
+        as it is and listed in ``unchanged``; ``changed`` are the deleted ones. For callers
+        that must delete exactly what they read (``lrt tokens archive --delete``).
+        """
+
     def update_one(
         self,
         doc_id: str,

@@ -17,7 +17,7 @@ from grid_lrt.shared.couch import CouchDB, CouchError
 
 from .base import CONFLICT_ROUNDS, BulkResult, Mutator
 
-__all__ = ["BATCH", "create", "delete", "docs", "pair_by_id", "update"]
+__all__ = ["BATCH", "create", "delete", "delete_revisions", "docs", "pair_by_id", "update"]
 
 log = logging.getLogger(__name__)
 
@@ -131,3 +131,24 @@ def _mark_deleted(doc: Dict[str, Any]) -> bool:
 def delete(db: CouchDB, ids: Iterable[str]) -> BulkResult:
     """Delete documents for real (``_deleted``), in bulk. Never ``_purge``."""
     return update(db, ids, _mark_deleted)
+
+
+def delete_revisions(db: CouchDB, revisions: Mapping[str, str]) -> BulkResult:
+    """Delete each document only at the revision given (``{id: rev}``), in bulk, one round.
+
+    Unlike :func:`delete`, a conflict is not read again and re-applied: the document changed
+    since that revision was read, so it is left as it is and listed in ``unchanged``.
+    Other refusals are ``failed``.
+    """
+    result = BulkResult()
+    tombstones = [
+        {"_id": doc_id, "_rev": rev, "_deleted": True} for doc_id, rev in revisions.items()
+    ]
+    for doc_id, answer in _write(db, tombstones):
+        if answer.get("ok"):
+            result.changed.append(doc_id)
+        elif answer.get("error") == "conflict":
+            result.unchanged.append(doc_id)
+        else:
+            result.failed[doc_id] = _failure(answer)
+    return result

@@ -151,6 +151,9 @@ class CouchTokenPool:
     def delete(self, ids: Iterable[str]) -> BulkResult:
         return bulk.delete(self.db, ids)
 
+    def delete_revisions(self, revisions: Mapping[str, str]) -> BulkResult:
+        return bulk.delete_revisions(self.db, revisions)
+
     def update_one(
         self,
         doc_id: str,
