@@ -15,12 +15,8 @@ Two mappings exist, with opposite directions (both may be present; v1 is applied
 
       {"_token_keys": {"$OBSID": "OBSID"}, "_attachments": {"$PARSET": "my.parset"}}
 
-``tokvar.cfg`` is read with PyYAML's safe loader (pure Python on the worker: the launcher
-zipapp bundles PyYAML without its C accelerator), restricted so that it reads back exactly
-what ``yaml.dump`` wrote of a mapping of strings: every scalar is a string (``000``, ``yes``,
-``1.5`` stay text; only ``~``, ``null`` and an empty value are None), the string tags of
-GRID_LRT's Python 2 dumps (``!!python/unicode``, ``!!python/str``) are read as ``!!str``,
-keys must be strings and appear once. Messages name the file and the line.
+``tokvar.cfg`` is read by :mod:`.tokvar` (PyYAML's safe loader, strings only, GRID_LRT's
+Python 2 dumps); messages name the file and the line.
 
 Values come from the token already in hand (no extra database round trip per key, unlike
 GRID_LRT v1.0). A missing token field exports ``""`` with a warning (as GRID_LRT did); None
@@ -36,7 +32,17 @@ by ``fetch_attachment`` (the run loop raises 20 ``NO_DOWNLOAD_FILE``).
 An unreadable or invalid mapping (``tokvar.cfg`` or ``config.json``), or a token value that
 cannot be exported (a NUL character), ends the token with 29 ``SANDBOX_VARIABLES_INVALID``
 (not GRID_LRT's -2, which says "sandbox downloaded but size 0 kB"); the message names the
-file and line.
+file and line. An attachment that cannot be written (a full disk) is 21 ``DOWNLOAD_FAILED``.
+
+With ``token_commands=False`` (the launcher's ``--no-token-commands``) a token's ``command``
+and a mapping that sets a loader variable (``LD_PRELOAD``, ``PATH``, ``BASH_ENV``...) are
+refused with 8 ``TOKEN_REFUSED`` (:mod:`.trust`).
+
+:func:`pipeline_environment` is the whole environment the pipeline gets: the launcher's own
+(without ``PICAS_USR_PWD``), the token's variables, then the launcher's ``TOKEN``,
+``PICAS_USR``, ``PICAS_DB``, ``PICAS_URL`` (no ``user:password@``) and ``LRT_ATTEMPT``;
+``PICAS_USR_PWD`` only with ``--export-credentials``. The seed's ``master.sh`` checks
+``TOKEN``, ``PICAS_USR`` and ``PICAS_DB`` (its code 1), never the password.
 """
 
 from __future__ import annotations
@@ -47,22 +53,32 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Dict, Mapping, Optional
-
-import yaml
-from yaml.constructor import ConstructorError
-from yaml.reader import ReaderError
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional
+from urllib.parse import urlsplit, urlunsplit
 
 from grid_lrt.shared.errors import ErrorCode
 
 from .failure import TokenFailure
+from .tokvar import TOKVAR_FILE, TokvarMapping, read_tokvar
+from .trust import refuse_command, refuse_loader
 
-__all__ = ["TOKVAR_FILE", "TokvarMapping", "export_value", "read_tokvar", "token_environment"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import LauncherConfig
+
+__all__ = [
+    "SECRET_VARIABLES",
+    "TOKVAR_FILE",
+    "TokvarMapping",
+    "export_value",
+    "pipeline_environment",
+    "read_tokvar",
+    "token_environment",
+]
 
 log = logging.getLogger(__name__)
 
-#: The v0 mapping file in the sandbox.
-TOKVAR_FILE = "tokvar.cfg"
+#: Never taken over from the launcher's own environment into the pipeline's.
+SECRET_VARIABLES = frozenset({"PICAS_USR_PWD"})
 _ATTACHMENTS = "_attachments"
 _V1_FIELDS = "_token_keys"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -87,13 +103,24 @@ class _Exporter:
     """Collects the variables and saves attachments (each fetched once)."""
 
     def __init__(
-        self, token: Mapping[str, Any], jobdir: Path, fetch: Callable[[str], bytes]
+        self,
+        token: Mapping[str, Any],
+        jobdir: Path,
+        fetch: Callable[[str], bytes],
+        *,
+        any_name: bool,
     ) -> None:
         self.token = token
         self.jobdir = jobdir
         self.fetch = fetch
+        self.any_name = any_name
         self.env: Dict[str, str] = {}
         self.saved: Dict[str, str] = {}
+
+    def _set(self, var: str, value: str, where: str) -> None:
+        if not self.any_name:
+            refuse_loader(var, where)
+        self.env[var] = value
 
     def field(self, field: str, var: str, where: str) -> None:
         if field in self.token:
@@ -113,7 +140,7 @@ class _Exporter:
                 f"{where}: token field {field!r} holds a NUL character and cannot be "
                 f"exported as {var}",
             )
-        self.env[var] = value
+        self._set(var, value, where)
 
     def attachment(self, name: str, var: Optional[str], where: str) -> None:
         if not isinstance(name, str) or not _plain_file_name(name):
@@ -123,6 +150,8 @@ class _Exporter:
                 "(it would be saved outside the job folder)",
                 hint="name attachments without '/' or '..'",
             )
+        if var is not None and not self.any_name:
+            refuse_loader(var, where)
         if name not in self.saved:
             self._save(name, self.fetch(name), where)
             self.saved[name] = name
@@ -137,15 +166,23 @@ class _Exporter:
                 f"{where}: attachment {name!r} cannot be saved: the job folder has a folder "
                 "of that name",
             )
-        fd, tmp = tempfile.mkstemp(dir=str(self.jobdir), prefix=f".{name}.", suffix=".part")
+        tmp = ""
         try:
+            fd, tmp = tempfile.mkstemp(dir=str(self.jobdir), prefix=f".{name}.", suffix=".part")
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
             Path(tmp).chmod(0o644)
             Path(tmp).replace(target)  # replaces a file or link of that name, never follows it
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        except OSError as exc:
+            raise TokenFailure(
+                ErrorCode.DOWNLOAD_FAILED,
+                f"{where}: attachment {name!r} cannot be saved in the job folder: "
+                f"{exc.strerror or exc}",
+                hint="check the free space and permissions of the launcher's work folder",
+            ) from exc
+        finally:
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
         log.debug("saved attachment %s (%d bytes)", name, len(data))
 
 
@@ -166,118 +203,6 @@ def _var_name(text: Any, where: str) -> str:
             hint="variable names are letters, digits and '_', not starting with a digit",
         )
     return name
-
-
-class TokvarMapping(Dict[str, Any]):
-    """A mapping read from ``tokvar.cfg`` that also knows the line of each key."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: Dict[str, int] = {}
-        """Key → the 1-based line it is on."""
-
-
-class _TokvarLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, with strings for every scalar and GRID_LRT's Python 2 tags."""
-
-
-_NULL_TAG = "tag:yaml.org,2002:null"
-_TokvarLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag == _NULL_TAG]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _construct_str(loader: _TokvarLoader, node: yaml.ScalarNode) -> str:
-    """``!!python/unicode 'x'`` and ``!!python/str 'x'`` → ``"x"`` (as ``!!str``)."""
-    return str(loader.construct_scalar(node))
-
-
-for _tag in ("python/unicode", "python/str"):
-    _TokvarLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _construct_str)
-
-
-def _construct_mapping(loader: _TokvarLoader, node: yaml.MappingNode) -> TokvarMapping:
-    """A :class:`TokvarMapping` with the key lines; non-string and repeated keys refused."""
-    mapping = TokvarMapping()
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, str):
-            kind = "null" if key is None else type(key).__name__
-            raise ConstructorError(
-                None, None, f"a key must be a string, not {kind}", key_node.start_mark
-            )
-        if key in mapping:
-            raise ConstructorError(
-                None,
-                None,
-                f"duplicate key {key!r} (first on line {mapping.lines[key]})",
-                key_node.start_mark,
-            )
-        mapping[key] = loader.construct_object(value_node, deep=True)
-        mapping.lines[key] = key_node.start_mark.line + 1
-    return mapping
-
-
-_TokvarLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-
-_TOKVAR_HINT = "tokvar.cfg must be a YAML mapping of token fields to '$VAR', as yaml.dump writes it"
-
-
-def _yaml_message(err: yaml.YAMLError, text: str, source: str) -> str:
-    """``{source}, line N: what`` for PyYAML's error (line of the problem, else the context)."""
-    if isinstance(err, yaml.MarkedYAMLError):
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark is not None else "?"
-        what = err.problem or err.context or "invalid YAML"
-        if err.problem and err.context:
-            at = err.context_mark.line + 1 if err.context_mark is not None else line
-            what += f" ({err.context}" + (f", line {at})" if at != line else ")")
-        return f"{source}, line {line}: {what}"
-    if isinstance(err, ReaderError):
-        line = text.count("\n", 0, err.position) + 1
-        return f"{source}, line {line}: character #x{err.character:04x} is not allowed"
-    return f"{source}: {err}"  # pragma: no cover - PyYAML raises only the two above
-
-
-def _load(text: str, source: str) -> TokvarMapping:
-    """Raises: yaml.YAMLError, TokenFailure (a document that is not a mapping)."""
-    loader = _TokvarLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None or node.tag == _NULL_TAG:  # no document, or an empty one ("---")
-            return TokvarMapping()
-        if not isinstance(node, yaml.MappingNode):
-            kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
-            raise TokenFailure(
-                _INVALID,
-                f"{source}, line {node.start_mark.line + 1}: expected a mapping (key: value), "
-                f"found {kind}",
-                hint=_TOKVAR_HINT,
-            )
-        mapping: TokvarMapping = loader.construct_document(node)
-        return mapping
-    finally:
-        loader.dispose()
-
-
-def read_tokvar(path: Path) -> TokvarMapping:
-    """Read a ``tokvar.cfg`` (one YAML document, a mapping; empty → ``{}``).
-
-    Raises:
-        TokenFailure: 29 (``SANDBOX_VARIABLES_INVALID``): the file cannot be read as UTF-8
-            text, is not valid YAML, or is not a mapping with string keys; the message names
-            the file and the line.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise TokenFailure(_INVALID, f"{path.name} cannot be read: {err}") from err
-    try:
-        return _load(text, path.name)
-    except yaml.YAMLError as err:
-        message = _yaml_message(err, text, path.name)
-        raise TokenFailure(_INVALID, message, hint=_TOKVAR_HINT) from err
 
 
 def _apply_tokvar(exporter: _Exporter, path: Path) -> None:
@@ -351,7 +276,11 @@ def _apply_config(exporter: _Exporter, config: Any) -> None:
 
 
 def token_environment(
-    token: Mapping[str, Any], jobdir: Path, *, fetch_attachment: Callable[[str], bytes]
+    token: Mapping[str, Any],
+    jobdir: Path,
+    *,
+    fetch_attachment: Callable[[str], bytes],
+    token_commands: bool = True,
 ) -> Dict[str, str]:
     """The variables to add to the pipeline's environment; saves attachments into ``jobdir``.
 
@@ -361,6 +290,8 @@ def token_environment(
             attachments are written into it.
         fetch_attachment: Returns an attachment's bytes by name; raises (e.g. TokenFailure 20)
             when the token has no such attachment. Called at most once per name.
+        token_commands: The launcher's ``token_commands`` setting; False refuses the token's
+            ``command`` and mappings to loader variables (:mod:`.trust`).
 
     Returns:
         Variable name → value, including ``TOKEN``, ``TOKEN_TYPE`` and ``JOBDIR``.
@@ -368,10 +299,12 @@ def token_environment(
     Raises:
         TokenFailure: 29 (``SANDBOX_VARIABLES_INVALID``) for an unreadable or invalid
             mapping or a value that cannot be exported, 26 (``SANDBOX_UNSAFE``) for an
-            attachment name that is not a plain file name; whatever ``fetch_attachment``
-            raises.
+            attachment name that is not a plain file name, 21 for an attachment that cannot
+            be written, 8 (``TOKEN_REFUSED``) as above; whatever ``fetch_attachment`` raises.
     """
-    exporter = _Exporter(token, jobdir, fetch_attachment)
+    if not token_commands:
+        refuse_command(token)
+    exporter = _Exporter(token, jobdir, fetch_attachment, any_name=token_commands)
     tokvar = jobdir / TOKVAR_FILE
     if tokvar.exists() or tokvar.is_symlink():
         _apply_tokvar(exporter, tokvar)
@@ -382,3 +315,55 @@ def token_environment(
     exporter.env["JOBDIR"] = str(jobdir)
     log.debug("token environment: %s", ", ".join(sorted(exporter.env)))
     return exporter.env
+
+
+def pipeline_environment(
+    base: Mapping[str, str],
+    extra: Mapping[str, str],
+    *,
+    token_id: str,
+    attempt: int,
+    config: LauncherConfig,
+) -> Dict[str, str]:
+    """The pipeline's whole environment (module docstring).
+
+    Args:
+        base: The launcher's own environment (``os.environ``); ``PICAS_USR_PWD`` in it is
+            dropped.
+        extra: The token's variables (:func:`token_environment`); with
+            ``config.token_commands`` off, a loader variable among them is refused.
+        token_id: The token's id, as ``TOKEN``.
+        attempt: The token's attempt number, as ``LRT_ATTEMPT``.
+        config: The launcher's settings: ``database``, ``url``, ``user``, ``password``,
+            ``export_credentials``, ``token_commands``.
+
+    Raises:
+        TokenFailure: 8 ``TOKEN_REFUSED`` for a loader variable in ``extra`` (see above).
+    """
+    env = {name: value for name, value in base.items() if name not in SECRET_VARIABLES}
+    for name, value in extra.items():
+        if not config.token_commands and name not in _LAUNCHER_SET:
+            refuse_loader(name, "the token's variables")
+        env[name] = value
+    env["TOKEN"] = token_id
+    env["PICAS_DB"] = config.database
+    env["PICAS_URL"] = _bare_url(config.url)
+    env["PICAS_USR"] = config.user
+    env["LRT_ATTEMPT"] = str(attempt)
+    if config.export_credentials:
+        env["PICAS_USR_PWD"] = config.password
+    else:
+        env.pop("PICAS_USR_PWD", None)
+    return env
+
+
+#: What :func:`token_environment` itself adds (never a loader variable).
+_LAUNCHER_SET = frozenset({"TOKEN", "TOKEN_TYPE", "JOBDIR"})
+
+
+def _bare_url(url: str) -> str:
+    """``url`` without ``user:password@``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))

@@ -40,6 +40,7 @@ class ErrorCode(enum.IntEnum):
     JOBDIR_MISSING = 4
     ATTEMPTS_EXHAUSTED = 5
     PIPELINE_MISSING = 6
+    TOKEN_REFUSED = 8
     SOFTDRIVE_MISSING = 10
     LOFAR_ENV_MISSING = 11
     INIT_ENV_MISSING = 12
@@ -106,6 +107,11 @@ _INFO: Dict[ErrorCode, Tuple[str, bool]] = {
         False,
     ),
     ErrorCode.PIPELINE_MISSING: ("Pipeline not found (no master.sh, no command)", False),
+    ErrorCode.TOKEN_REFUSED: (
+        "Token refused by the launcher's trust policy (its command, or a variable that "
+        "changes how programs load)",
+        False,
+    ),
     ErrorCode.SOFTDRIVE_MISSING: ("Softdrive not found", True),
     ErrorCode.LOFAR_ENV_MISSING: ("LOFAR env cannot be found", True),
     ErrorCode.INIT_ENV_MISSING: ("No init_env script", True),
