@@ -1,83 +1,343 @@
-"""Archiving tokens to files: each token as YAML plus its attachments, optionally a tar.gz.
+"""Archiving tokens to files: each token as YAML plus its attachments, in a tar.gz or a folder.
 
-File names follow GRID_LRT: ``<id>.dump`` for the document and ``<id>_attachment_<name>`` for
-each attachment (``/`` in names becomes ``-``). Attachments are written as bytes.
+File names follow GRID_LRT's pattern, ``<id>.dump`` for the document and
+``<id>_attachment_<name>`` for each attachment, but ids and names go through
+:func:`safe_name` first: a token id or attachment name is data that anyone with write access
+to the database chooses (``../../victim/autostart/x``, ``/etc/cron.d/x``, a NUL byte, 300
+characters), and it must never choose where a file goes. The dump keeps the real id and the
+real attachment names.
+
+Nothing is replaced: :func:`archive_type` writes into the first free name of
+``tokens_<type>.tar.gz``, ``tokens_<type>.1.tar.gz``, ... (or folder ``<type>``,
+``<type>.1``, ...), and builds a tarball in a private folder, never in one of the user's.
+
+Each token is read in one request together with its attachments, so its dump, its attachment
+files and the revision recorded in :attr:`Archived.revisions` belong together.
+:func:`delete_archived` deletes exactly those revisions: a token written after it was read
+(a launcher's closing write, a reset) is kept, and reported.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import itertools
 import logging
 import shutil
 import tarfile
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, List
+from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 import yaml
 
-from grid_lrt.shared.errors import UsageError
-from grid_lrt.shared.pool import TokenPool
+from grid_lrt.shared.couch import Document
+from grid_lrt.shared.errors import LrtError, UsageError
+from grid_lrt.shared.pool import CouchTokenPool
+from grid_lrt.shared.schema import TokenState, state_of
 
-__all__ = ["TypeArchive", "archive_token", "archive_tokens", "archive_type"]
+__all__ = [
+    "FINISHED",
+    "NAME_LIMIT",
+    "Archived",
+    "Deletion",
+    "TypeArchive",
+    "archive_token",
+    "archive_tokens",
+    "archive_type",
+    "attachment_file_name",
+    "delete_archived",
+    "dump_file_name",
+    "safe_name",
+]
 
 log = logging.getLogger(__name__)
 
+#: The states ``lrt tokens archive --delete`` deletes without ``--all-states``: no launcher
+#: works on them any more.
+FINISHED = frozenset({TokenState.DONE, TokenState.ERROR})
 
-@dataclass(frozen=True)
-class TypeArchive:
-    """What :func:`archive_type` wrote: the folder or tarball, and the tokens in it."""
+#: Longest encoded id or attachment name in a file name (two of them and ``_attachment_``
+#: stay below the 255 bytes of a file name on every common file system).
+NAME_LIMIT = 100
 
-    path: Path
-    ids: List[str]
+_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.+@-")
+_SEPARATOR = "_attachment_"
 
 
-def archive_token(pool: TokenPool, token_id: str, folder: Path) -> List[Path]:
-    """Write one token and its attachments into ``folder``; return the files written.
+def _escaped(char: str) -> str:
+    raw = char.encode("utf-8", "surrogatepass")
+    return char if char in _SAFE else "".join(f"%{b:02X}" for b in raw)
+
+
+def safe_name(text: str, *, limit: int = NAME_LIMIT) -> str:
+    """``text`` as one safe file name component, reversibly where it is short enough.
+
+    Every character outside ``A-Z a-z 0-9 _ . + @ -`` becomes ``%XX`` per UTF-8 byte (so
+    ``/``, NUL and ``%`` itself are escaped); a leading ``.`` or ``-`` is escaped too (no
+    ``.``/``..``, no hidden file, nothing that looks like an option). ``urllib.parse.unquote``
+    gives ``text`` back. A result longer than ``limit`` (or an empty one) is cut after a whole
+    character and ends in ``~`` and 16 hex digits of the SHA-256 of ``text``; ``~`` appears in
+    no other result, so two different texts never share a name.
+    """
+    parts = [_escaped(char) for char in text]
+    if parts and parts[0] in (".", "-"):
+        parts[0] = f"%{ord(parts[0]):02X}"
+    out = "".join(parts)
+    if out and len(out) <= limit:
+        return out
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    head, room = [], limit - len(digest) - 1
+    for part in parts:
+        room -= len(part)
+        if room < 0:
+            break
+        head.append(part)
+    return f"{''.join(head)}~{digest}"
+
+
+def _id_part(token_id: str) -> str:
+    """:func:`safe_name` of an id, with ``_attachment_`` escaped, so that the first
+    ``_attachment_`` of a file name always ends the id (dump and attachment names never meet)."""
+    out = safe_name(token_id)
+    while _SEPARATOR in out:
+        out = out.replace(_SEPARATOR, "%5F" + _SEPARATOR[1:])
+    return out
+
+
+def dump_file_name(token_id: str) -> str:
+    """``<safe id>.dump``: the file of the token's document."""
+    return f"{_id_part(token_id)}.dump"
+
+
+def attachment_file_name(token_id: str, name: str) -> str:
+    """``<safe id>_attachment_<safe name>``: the file of one attachment."""
+    return f"{_id_part(token_id)}{_SEPARATOR}{safe_name(name)}"
+
+
+@dataclass
+class Archived:
+    """What was written: the files, and per token the revision and state that were archived."""
+
+    files: List[Path] = field(default_factory=list)
+    revisions: Dict[str, str] = field(default_factory=dict)
+    states: Dict[str, TokenState] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> List[str]:
+        return list(self.revisions)
+
+
+@dataclass
+class TypeArchive(Archived):
+    """What :func:`archive_type` wrote: the tarball or folder, the files, and the tokens."""
+
+    path: Path = Path()
+
+
+def _read(pool: CouchTokenPool, token_id: str) -> Optional[Document]:
+    """The token with its attachments' bytes inline (one request: one revision), or None.
+
+    ``_all_docs`` with the id in the request body, not ``GET /db/<id>``: an id like ``..``
+    cannot be mistaken for a path.
+    """
+    rows = pool.db.all_docs(keys=[token_id], include_docs=True, attachments=True)["rows"]
+    doc = rows[0].get("doc") if rows else None
+    return Document(doc) if doc else None
+
+
+def _write_new(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path``, which must not exist yet (or hold exactly ``data``: the
+    same token archived twice into one folder).
 
     Raises:
-        UsageError: there is no such token.
+        UsageError: ``path`` exists with other content (it is never replaced).
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    found = pool.get(token_id)
-    if found is None:
+    try:
+        with path.open("xb") as out:
+            out.write(data)
+    except FileExistsError:
+        if path.is_file() and path.read_bytes() == data:
+            return path
+        raise UsageError(
+            f"{path} exists already with other content; it was not replaced",
+            hint="archive into another folder, or move the existing file away",
+        ) from None
+    return path
+
+
+def _archive_one(pool: CouchTokenPool, token_id: str, folder: Path, into: Archived) -> None:
+    doc = _read(pool, token_id)
+    if doc is None:
         raise UsageError(f"token {token_id!r} does not exist in database {pool.name!r}")
-    doc = dict(found)
-    written = []
-    dump = folder / f"{token_id}.dump"
-    dump.write_text(yaml.safe_dump(doc, default_flow_style=False, sort_keys=True), "utf-8")
-    written.append(dump)
-    for name in doc.get("_attachments", {}):
-        target = folder / f"{token_id}_attachment_{name.replace('/', '-')}"
-        target.write_bytes(pool.attachment(token_id, name))
-        written.append(target)
-    return written
+    attachments: Dict[str, Any] = dict(doc.get("_attachments") or {})
+    stubs: Dict[str, Any] = {}
+    contents: Dict[str, bytes] = {}
+    for name, entry in attachments.items():
+        if "data" in entry:
+            contents[name] = base64.b64decode(entry["data"])
+        else:  # a server that ignored attachments=true: fetch it on its own
+            contents[name] = pool.attachment(token_id, name)
+        stub = {k: v for k, v in entry.items() if k != "data"}
+        stubs[name] = {**stub, "length": len(contents[name]), "stub": True}
+    if stubs:
+        doc["_attachments"] = stubs
+    text = yaml.safe_dump(dict(doc), default_flow_style=False, sort_keys=True)
+    into.files.append(_write_new(folder / dump_file_name(token_id), text.encode("utf-8")))
+    for name, data in contents.items():
+        into.files.append(_write_new(folder / attachment_file_name(token_id, name), data))
+    into.revisions[token_id] = doc.rev
+    into.states[token_id] = state_of(doc)
 
 
-def archive_tokens(pool: TokenPool, token_ids: Iterable[str], folder: Path) -> List[Path]:
-    """Archive several tokens into ``folder``."""
-    files: List[Path] = []
-    for token_id in token_ids:
-        files.extend(archive_token(pool, token_id, folder))
-    return files
+def archive_tokens(
+    pool: CouchTokenPool, token_ids: Iterable[str], folder: Path, into: Optional[Archived] = None
+) -> Archived:
+    """Archive tokens into ``folder`` (made if missing); never replaces a file.
 
-
-def archive_type(pool: TokenPool, t_type: str, base: Path, *, compress: bool) -> TypeArchive:
-    """Archive every token of ``t_type`` into ``base/<t_type>/``; with ``compress``, into
-    ``tokens_<type>.tar.gz``.
-
-    The tarball is written to a temporary name and renamed when complete, and the folder is
-    removed only after that, so an interrupted archive never replaces a good one.
+    Raises:
+        UsageError: a token does not exist, or one of its files exists already.
+        LrtError: the files cannot be written (the message names the folder).
     """
+    archived = into if into is not None else Archived()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for token_id in token_ids:
+            _archive_one(pool, token_id, folder, archived)
+    except OSError as exc:
+        raise LrtError(
+            f"cannot write the archive into {folder}: {exc.strerror or exc}",
+            hint="check that the folder is writable and has space",
+        ) from None
+    return archived
+
+
+def archive_token(pool: CouchTokenPool, token_id: str, folder: Path) -> Archived:
+    """Write one token and its attachments into ``folder``.
+
+    Raises:
+        UsageError: there is no such token, or one of its files exists already.
+    """
+    return archive_tokens(pool, [token_id], folder)
+
+
+def _candidates(base: Path, stem: str, suffix: str) -> Iterator[Path]:
+    yield base / f"{stem}{suffix}"
+    for number in itertools.count(1):
+        yield base / f"{stem}.{number}{suffix}"
+
+
+def _check_folder(base: Path) -> None:
+    if base.exists() and not base.is_dir():
+        raise UsageError(
+            f"{base} is a file, not a folder",
+            hint="give a folder to archive into (made if missing)",
+        )
+
+
+def archive_type(pool: CouchTokenPool, t_type: str, base: Path, *, compress: bool) -> TypeArchive:
+    """Archive every token of ``t_type`` into ``base``: the first free name of
+    ``tokens_<type>.tar.gz``, ``tokens_<type>.1.tar.gz``, ... or, without ``compress``, of the
+    folders ``<type>``, ``<type>.1``, ... (``<type>`` through :func:`safe_name`).
+
+    An existing archive is never replaced or added to. The tarball is built in a private
+    folder, written under a temporary name and renamed when complete.
+
+    Raises:
+        UsageError: ``base`` is a file.
+        LrtError: the archive cannot be written (the message names the folder).
+    """
+    _check_folder(base)
     ids = pool.ids(t_type)
-    folder = base / t_type
-    files = archive_tokens(pool, ids, folder)
-    log.info("archived %d files of token type %s into %s", len(files), t_type, folder)
-    if not compress:
-        return TypeArchive(folder, ids)
-    tarball = base / f"tokens_{t_type}.tar.gz"
-    partial = tarball.with_name(tarball.name + ".partial")
-    with tarfile.open(partial, "w:gz") as tar:
-        tar.add(folder, arcname=t_type)
-    partial.replace(tarball)
-    shutil.rmtree(folder)
-    return TypeArchive(tarball, ids)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        out = _tarball(pool, t_type, ids, base) if compress else _folder(pool, t_type, ids, base)
+    except OSError as exc:
+        raise LrtError(
+            f"cannot write the archive into {base}: {exc.strerror or exc}",
+            hint="check that the folder is writable and has space",
+        ) from None
+    log.info("archived %d tokens of type %s into %s", len(ids), t_type, out.path)
+    return out
+
+
+def _folder(pool: CouchTokenPool, t_type: str, ids: List[str], base: Path) -> TypeArchive:
+    """Into the first of ``<type>``, ``<type>.1``, ... that does not exist yet."""
+    for folder in _candidates(base, safe_name(t_type), ""):
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        out = TypeArchive(path=folder)
+        archive_tokens(pool, ids, folder, out)
+        return out
+    raise AssertionError("unreachable")  # pragma: no cover - _candidates never ends
+
+
+def _tarball(pool: CouchTokenPool, t_type: str, ids: List[str], base: Path) -> TypeArchive:
+    """Into the first of ``tokens_<type>.tar.gz``, ``tokens_<type>.1.tar.gz``, ... that does
+    not exist yet, built in a private folder that is removed afterwards."""
+    stem = safe_name(t_type)
+    staging = Path(tempfile.mkdtemp(prefix=f".tokens_{stem}.", suffix=".partial", dir=base))
+    try:
+        out = TypeArchive()
+        archive_tokens(pool, ids, staging / stem, out)
+        partial = staging / "archive.tar.gz"
+        with tarfile.open(partial, "w:gz") as tar:
+            tar.add(staging / stem, arcname=stem)
+        for tarball in _candidates(base, f"tokens_{stem}", ".tar.gz"):
+            try:
+                tarball.open("xb").close()  # reserve the name: an existing file is never replaced
+            except FileExistsError:
+                continue
+            partial.replace(tarball)
+            out.path, out.files = tarball, [tarball]
+            return out
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    raise AssertionError("unreachable")  # pragma: no cover - _candidates never ends
+
+
+@dataclass
+class Deletion:
+    """What :func:`delete_archived` did.
+
+    ``deleted``: gone. ``kept``: not finished when archived (not asked to be deleted), with
+    the state they were archived in. ``changed``: written (or deleted) after they were
+    archived, so the archive does not hold their last version; kept. ``failed``: the server
+    refused, with its reason.
+    """
+
+    deleted: List[str] = field(default_factory=list)
+    kept: Dict[str, TokenState] = field(default_factory=dict)
+    changed: List[str] = field(default_factory=list)
+    failed: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.changed or self.failed)
+
+
+def delete_archived(
+    pool: CouchTokenPool, archived: Archived, *, all_states: bool = False
+) -> Deletion:
+    """Delete the archived revisions of the finished (done, error) tokens of ``archived``;
+    with ``all_states``, of every archived token. A token written since is kept.
+
+    Nothing is logged: the caller reports the :class:`Deletion` (every failure included).
+    """
+    chosen = {
+        token_id: rev
+        for token_id, rev in archived.revisions.items()
+        if all_states or archived.states[token_id] in FINISHED
+    }
+    outcome = Deletion(
+        kept={i: s for i, s in archived.states.items() if i not in chosen},
+    )
+    if chosen:
+        result = pool.delete_revisions(chosen)
+        outcome.deleted = list(result.changed)
+        outcome.changed = [*result.unchanged, *result.missing]
+        outcome.failed = dict(result.failed)
+    return outcome

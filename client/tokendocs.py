@@ -6,21 +6,36 @@ config's ``Token`` fields, the first subband in ``key_name``, the chunk's links 
 and the GRID_LRT id ``t_<type>_<id_append>[_<PIPELINE_STEP>]_<id_prefix><key:03d>``.
 :func:`create_tokens` writes them; running it again creates no duplicates and reports the ids
 that existed already.
+
+:func:`reset_mutator` is the reset of ``lrt tokens reset`` and ``TokenHandler.reset_tokens``;
+with ``del_attach`` it drops only what a launcher attached while running the token
+(:func:`is_run_attachment`: its logs and result plots), never the inputs (``srm.txt``,
+parsets): a token without its inputs fails with code 20 when it runs again.
 """
 
 from __future__ import annotations
 
 import logging
 import mimetypes
+import re
 from collections import Counter
 from pathlib import Path
 from typing import IO, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from grid_lrt.shared.errors import UsageError
-from grid_lrt.shared.pool import BulkResult, TokenPool
-from grid_lrt.shared.schema import inline_attachment, make_token_id, new_token
+from grid_lrt.shared.pool import BulkResult, Mutator, TokenPool
+from grid_lrt.shared.schema import inline_attachment, make_token_id, new_token, reset_for_retry
 
-__all__ = ["chunk_tokens", "content_type_of", "create_tokens", "read_upload"]
+__all__ = [
+    "chunk_tokens",
+    "content_type_of",
+    "create_tokens",
+    "drop_run_attachments",
+    "dropped_summary",
+    "is_run_attachment",
+    "read_upload",
+    "reset_mutator",
+]
 
 log = logging.getLogger(__name__)
 
@@ -122,3 +137,55 @@ def create_tokens(pool: TokenPool, docs: Sequence[Mapping[str, Any]]) -> BulkRes
             hint=f"{len(result.changed)} others were created; re-run to retry the rest",
         )
     return result
+
+
+# -- resetting -------------------------------------------------------------------------------
+
+#: The launcher's logs (``launcher/runner.py`` ``_logs``) and result plots (``_plots``).
+_RUN_LOG = re.compile(r"attempt[0-9]+_std(?:out|err)\.log")
+_RUN_PLOT_SUFFIXES = (".png", ".fits")
+
+
+def is_run_attachment(name: str) -> bool:
+    """True for what a launcher attaches to a token it ran: ``attempt<N>_stdout.log``,
+    ``attempt<N>_stderr.log`` and the result plots (``*.png``, ``*.fits``)."""
+    return bool(_RUN_LOG.fullmatch(name)) or name.lower().endswith(_RUN_PLOT_SUFFIXES)
+
+
+def drop_run_attachments(doc: Dict[str, Any]) -> List[str]:
+    """Remove the launcher's logs and plots from ``doc`` in place; return their names.
+
+    Every other attachment (``srm.txt``, parsets, anything the user attached) stays.
+    """
+    attachments = doc.get("_attachments") or {}
+    dropped = sorted(name for name in attachments if is_run_attachment(name))
+    for name in dropped:
+        del attachments[name]
+    return dropped
+
+
+def reset_mutator(del_attach: bool, dropped: Dict[str, List[str]]) -> Mutator:
+    """The reset of a locked, done or error token back to todo (``scrub_count + 1``).
+
+    With ``del_attach`` the launcher's logs and plots are dropped too, and their names are
+    recorded in ``dropped[id]`` (the last round's, if a conflict made it run again).
+    """
+
+    def reset(doc: Dict[str, Any]) -> bool:
+        if not reset_for_retry(doc):
+            return False
+        if del_attach:
+            dropped[str(doc["_id"])] = drop_run_attachments(doc)
+        return True
+
+    return reset
+
+
+def dropped_summary(dropped: Mapping[str, Sequence[str]], ids: Iterable[str]) -> str:
+    """``"dropped 4 attachments (attempt1_stdout.log 2, ...)"`` for the tokens ``ids``."""
+    names = Counter(name for token_id in ids for name in dropped.get(token_id, ()))
+    if not names:
+        return "dropped no attachments (no launcher logs or plots)"
+    listed = ", ".join(f"{name} {count}" for name, count in sorted(names.items())[:8])
+    more = ", ..." if len(names) > 8 else ""
+    return f"dropped {sum(names.values())} attachments ({listed}{more})"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 from typing import Any, Dict, List
 
 from grid_lrt.shared.errors import ConfigError, UsageError
-from grid_lrt.shared.schema import TokenState, reset_for_retry
+from grid_lrt.shared.schema import TokenState
 
-from .. import token_archive
+from ..tokendocs import dropped_summary, reset_mutator
 from ..typeviews import TypeViews
+from .archive import register_archive
 from .connect import add_connection_options, pool
 from .output import confirm, print_json, print_table
 from .stale import add_stale_options, reset_stale_command
@@ -123,21 +123,14 @@ def register(subparsers: Any) -> None:
             sub.add_argument(
                 "--del-attach",
                 action="store_true",
-                help="also drop the tokens' attachments (logs, results)",
+                help="also drop what launchers attached (attempt<N>_stdout/stderr.log, "
+                "*.png/*.fits plots); srm.txt, parsets and other inputs stay",
             )
             add_stale_options(sub)
         add_connection_options(sub)
         sub.set_defaults(func=func)
 
-    arch = verbs.add_parser("archive", help="save every token of a type (YAML + attachments)")
-    arch.add_argument("type", metavar="TYPE", help=_TYPE_HELP)
-    arch.add_argument("--dest", default=".", help="folder to write into (default: .)")
-    arch.add_argument("--no-compress", action="store_true", help="keep a folder, no tar.gz")
-    arch.add_argument(
-        "--delete", action="store_true", help="delete the tokens once the archive is complete"
-    )
-    add_connection_options(arch)
-    arch.set_defaults(func=cmd_archive)
+    register_archive(verbs, _TYPE_HELP)
 
 
 def _counts_rows(counts: Dict[TokenState, int]) -> List[List[Any]]:
@@ -241,13 +234,17 @@ def _bulk(args: argparse.Namespace, verb: str) -> int:
             f"not confirmed: {verb} of {len(ids)} tokens cancelled",
             hint="pass --yes to confirm without a terminal",
         )
+    dropped: Dict[str, List[str]] = {}
     if verb == "reset":
-        result = tokens.update(
-            ids, lambda doc: reset_for_retry(doc, drop_attachments=args.del_attach)
-        )
+        result = tokens.update(ids, reset_mutator(args.del_attach, dropped))
     else:
         result = tokens.delete(ids)
-    print(f"{args.type}/{args.view}: " + result.summary("reset" if verb == "reset" else "deleted"))
+    summary = result.summary("reset" if verb == "reset" else "deleted")
+    if verb == "reset" and args.del_attach:
+        summary += "; " + dropped_summary(dropped, result.changed)
+        for token_id in result.changed:
+            log.info("%s: dropped %s", token_id, ", ".join(dropped.get(token_id, [])) or "nothing")
+    print(f"{args.type}/{args.view}: {summary}")
     for token_id, reason in result.failed.items():
         log.error("%s: %s", token_id, reason)
     return 0 if result.ok else 1
@@ -259,20 +256,3 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     return _bulk(args, "delete")
-
-
-def cmd_archive(args: argparse.Namespace) -> int:
-    tokens = pool(args)
-    if not tokens.ids(args.type, limit=1):
-        print(f"no tokens of type {args.type}; nothing archived")
-        return 0
-    out = token_archive.archive_type(
-        tokens, args.type, Path(args.dest), compress=not args.no_compress
-    )
-    if args.delete:
-        tokens.delete(out.ids)
-    print(
-        f"archived {len(out.ids)} tokens of type {args.type} to {out.path}"
-        + (" and deleted them" if args.delete else "")
-    )
-    return 0

@@ -34,12 +34,11 @@ from grid_lrt.shared.schema import (
     inline_attachment,
     make_token_id,
     new_token,
-    reset_for_retry,
 )
 
 from .. import token_archive
 from ..credentials import picas_cred
-from ..tokendocs import content_type_of, read_upload
+from ..tokendocs import content_type_of, dropped_summary, read_upload, reset_mutator
 from ..typeviews import TypeViews
 from .viewresults import Row, ViewDefinition, ViewResults
 
@@ -211,13 +210,18 @@ class TokenHandler:
         """Put the tokens of a view back to todo (``scrub_count + 1``).
 
         ``key=[field, value]`` restricts it to tokens with that field value. Tokens already in
-        todo, and held (waiting) tokens, are left alone. Returns what was changed.
+        todo, and held (waiting) tokens, are left alone. ``del_attach`` drops what launchers
+        attached (``attempt<N>_stdout.log``/``_stderr.log``, ``*.png``/``*.fits`` plots),
+        not the inputs (GRID_LRT dropped every attachment, ``srm.txt`` included). Returns what
+        was changed.
         """
-
-        def reset(doc: Dict[str, Any]) -> bool:
-            return reset_for_retry(doc, drop_attachments=del_attach)
-
-        return self.pool.update(self.ids_in_view(view_name, key), reset)
+        dropped: Dict[str, List[str]] = {}
+        result = self.pool.update(
+            self.ids_in_view(view_name, key), reset_mutator(del_attach, dropped)
+        )
+        if del_attach:
+            log.info("%s: %s", self.t_type, dropped_summary(dropped, result.changed))
+        return result
 
     def set_view_to_status(self, view_name: str, status: str) -> BulkResult:
         """Set ``status`` on every token of a view. As in GRID_LRT, this also locks them."""
@@ -258,20 +262,34 @@ class TokenHandler:
 
     # -- archiving -----------------------------------------------------------------------------
 
+    def _delete_archived(self, archived: token_archive.Archived) -> None:
+        """Delete exactly the revisions that were archived (any state, as GRID_LRT did); a
+        token written since is kept. Both that and a refused deletion are logged."""
+        done = token_archive.delete_archived(self.pool, archived, all_states=True)
+        for token_id in done.deleted:
+            log.info("deleted token %s", token_id)
+        for token_id in done.changed:
+            log.warning("token %s changed after it was archived; it was not deleted", token_id)
+        for token_id, reason in done.failed.items():
+            log.error("token %s could not be deleted: %s", token_id, reason)
+
     def archive_a_token(self, tokenid: str, delete: bool = False) -> List[str]:
-        """Dump a token (YAML) and its attachments to files in the current folder."""
-        files = token_archive.archive_token(self.pool, tokenid, Path.cwd())
+        """Dump a token (YAML) and its attachments to files in the current folder.
+
+        File names are made safe (``token_archive.safe_name``); an existing file is never
+        replaced (a ``UsageError`` names it).
+        """
+        archived = token_archive.archive_token(self.pool, tokenid, Path.cwd())
         if delete:
-            self.pool.delete([tokenid])
-        return [str(f) for f in files]
+            self._delete_archived(archived)
+        return [str(f) for f in archived.files]
 
     def archive_tokens_from_view(self, viewname: str, delete_on_save: bool = False) -> List[str]:
-        """Archive the tokens of one view to the current folder."""
-        ids = self.ids_in_view(viewname)
-        files = token_archive.archive_tokens(self.pool, ids, Path.cwd())
+        """Archive the tokens of one view to the current folder (as :meth:`archive_a_token`)."""
+        archived = token_archive.archive_tokens(self.pool, self.ids_in_view(viewname), Path.cwd())
         if delete_on_save:
-            self.pool.delete(ids)
-        return [str(f) for f in files]
+            self._delete_archived(archived)
+        return [str(f) for f in archived.files]
 
     def archive_tokens(
         self,
@@ -279,15 +297,17 @@ class TokenHandler:
         compress: bool = True,
         dest: Union[str, Path, None] = None,
     ) -> str:
-        """Archive every token of this type into ``<type>/`` (or ``tokens_<type>.tar.gz``).
+        """Archive every token of this type into ``tokens_<type>.tar.gz`` (or ``<type>/``).
 
-        Works when the folder exists, never changes the working directory, and deletes tokens
-        only after their archive is complete. Returns the folder or tarball path.
+        Works when the folder exists and never changes the working directory. An existing
+        archive is never replaced: the next free name (``tokens_<type>.1.tar.gz``, ...) is
+        used. ``delete_on_save`` deletes the tokens once the archive is complete, each only at
+        the revision that was archived. Returns the tarball or folder path.
         """
         base = Path(dest) if dest else Path.cwd()
         out = token_archive.archive_type(self.pool, self.t_type, base, compress=compress)
         if delete_on_save:
-            self.pool.delete(out.ids)
+            self._delete_archived(out)
         return str(out.path)
 
     def get(self, token_id: str) -> Document:

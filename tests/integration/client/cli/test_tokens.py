@@ -77,9 +77,15 @@ def test_delete_few_without_prompt_and_archive(
     th = make_tokens(n_error=2, n_todo=1)
     assert main(["tokens", "delete", "cli", "error"]) == 0
     assert "2 deleted" in capsys.readouterr().out
-    assert main(["tokens", "archive", "cli", "--dest", str(tmp_path), "--delete"]) == 0
-    assert "archived 1 tokens" in capsys.readouterr().out
-    assert (tmp_path / "tokens_cli.tar.gz").is_file()
+    argv = ["tokens", "archive", "cli", "--dest", str(tmp_path), "--delete", "--yes"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "archived 1 tokens" in out and "deleted 0" in out and "kept 1 not finished" in out
+    assert main([*argv, "--all-states"]) == 0
+    assert "deleted 1" in capsys.readouterr().out
+    assert (tmp_path / "tokens_cli.tar.gz").is_file() and (
+        tmp_path / "tokens_cli.1.tar.gz"
+    ).is_file()
     assert sum(th.pool.counts("cli").values()) == 0
 
 

@@ -115,15 +115,20 @@ def test_remove_error_clear_and_purge(th: TokenHandler) -> None:
 def test_archive_tokens_twice_and_delete_after(th: TokenHandler, tmp_path: Path) -> None:
     th.create_token(keys={"OBSID": "L1"}, append="a", attach=[io.BytesIO(b"\x00\xff"), "r/x.bin"])
     (tmp_path / "demo").mkdir()  # the original failed when the folder existed
+    (tmp_path / "demo" / "mine.txt").write_text("the user's own file")
     out = th.archive_tokens(compress=True, dest=tmp_path)
-    assert Path(out).name == "tokens_demo.tar.gz" and not (tmp_path / "demo").exists()
+    assert Path(out).name == "tokens_demo.tar.gz"
+    assert (tmp_path / "demo" / "mine.txt").is_file(), "a folder of the same name is not touched"
+    first = Path(out).read_bytes()
     out = th.archive_tokens(delete_on_save=True, compress=True, dest=tmp_path)
+    assert Path(out).name == "tokens_demo.1.tar.gz", "the first archive is never replaced"
+    assert (tmp_path / "tokens_demo.tar.gz").read_bytes() == first
     with tarfile.open(out) as tar:
         names = sorted(tar.getnames())
-        assert names == ["demo", "demo/t_demo_a.dump", "demo/t_demo_a_attachment_r-x.bin"]
+        assert names == ["demo", "demo/t_demo_a.dump", "demo/t_demo_a_attachment_r%2Fx.bin"]
         dump = yaml.safe_load(tar.extractfile("demo/t_demo_a.dump").read())  # type: ignore[union-attr]
-        assert dump["OBSID"] == "L1"
-        assert tar.extractfile("demo/t_demo_a_attachment_r-x.bin").read() == b"\x00\xff"  # type: ignore[union-attr]
+        assert dump["OBSID"] == "L1" and dump["_attachments"]["r/x.bin"]["length"] == 2
+        assert tar.extractfile("demo/t_demo_a_attachment_r%2Fx.bin").read() == b"\x00\xff"  # type: ignore[union-attr]
     assert "t_demo_a" not in th.database
 
 
