@@ -1,17 +1,37 @@
-"""Building database handles for commands from ``--url``/``--db`` and the PiCaS credentials."""
+"""Building database handles for commands from ``--url``/``--db`` and the PiCaS credentials.
+
+The server URL is checked here, before anything is sent (issue 9, findings 11 and 14):
+
+* ``--url`` must not carry ``user:password@``: argv is visible to every user in ``ps`` and
+  stays in the shell history. Credentials come from ``PICAS_USR``/``PICAS_USR_PWD`` or
+  ``~/.picasrc``;
+* a URL that does not parse (``http://[::1``, a port out of range) or is not http(s) is a
+  message naming where it came from (``--url``, ``$PICAS_URL``, ``~/.picasrc``), never with its
+  credentials;
+* credentials sent over plain ``http://`` to a host that is not this machine are warned about,
+  once per command: anyone on the path can read them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import logging
+from urllib.parse import urlsplit
 
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.credentials import PicasCredentials
-from grid_lrt.shared.errors import ConfigError
+from grid_lrt.shared.errors import ConfigError, UsageError
 from grid_lrt.shared.pool import CouchTokenPool
 
 from ..credentials import picas_cred
 
 __all__ = ["add_connection_options", "database", "pool"]
+
+log = logging.getLogger(__name__)
+
+_URL_EXAMPLE = "https://picas-lofar.grid.surfsara.nl:6984"
+_WARNED = "_lrt_warned_plain_http"
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -19,17 +39,103 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         "server",
         "The password is never a flag: it comes from PICAS_USR_PWD or password= in ~/.picasrc.",
     )
-    group.add_argument("--url", help="CouchDB server URL (default: $PICAS_URL, url= in ~/.picasrc)")
+    group.add_argument(
+        "--url",
+        help="CouchDB server URL, without user or password "
+        "(default: $PICAS_URL, url= in ~/.picasrc)",
+    )
     group.add_argument("--db", help="database name (default: $PICAS_DB, database= in ~/.picasrc)")
 
 
+def _shown(url: str) -> str:
+    """``url`` with anything before an ``@`` (a user, a password) replaced by ``***``."""
+    if "@" not in url:
+        return url
+    scheme, sep, rest = url.partition("://")
+    tail = (rest if sep else url).rsplit("@", 1)[1]
+    return f"{scheme}://***@{tail}" if sep else f"***@{tail}"
+
+
+def _has_userinfo(url: str) -> bool:
+    _, sep, rest = url.strip().partition("://")
+    authority = (rest if sep else url).split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return "@" in authority
+
+
+def _check_url(url: str, source: str) -> str:
+    """The host of ``url``, once it is a valid http(s) server URL.
+
+    Raises:
+        UsageError: it does not parse, has no host, or is not http(s).
+    """
+    hint = f"give it as http(s)://host:port, e.g. {_URL_EXAMPLE}"
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as exc:
+        raise UsageError(
+            f"{source} {_shown(url)!r} is not a valid server URL ({exc})", hint=hint
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{source} {_shown(url)!r} is not a valid server URL", hint=hint)
+    return parts.hostname
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _warn_plain_http(args: argparse.Namespace, creds: PicasCredentials, host: str) -> None:
+    """Warn (once per command) when credentials would cross the network unencrypted."""
+    if getattr(args, _WARNED, False) or _is_loopback(host):
+        return
+    if urlsplit(creds.url.strip()).scheme != "http":
+        return
+    if not (creds.user or creds.password or _has_userinfo(creds.url)):
+        return
+    setattr(args, _WARNED, True)
+    log.warning(
+        "the PiCaS user and password go to %s over plain http, unencrypted: anyone on the "
+        "network path can read them; use an https:// URL",
+        host,
+    )
+
+
 def _creds(args: argparse.Namespace) -> PicasCredentials:
-    creds = picas_cred(dbn=getattr(args, "db", None), url=getattr(args, "url", None))
+    """The credentials of the command, its URL checked.
+
+    Raises:
+        UsageError: ``--url`` carries a user or password, or a URL is malformed.
+        ConfigError: no database is named anywhere.
+    """
+    url_arg = getattr(args, "url", None)
+    if url_arg and _has_userinfo(url_arg):
+        raise UsageError(
+            "--url must not hold a user name or password: other users see the command line "
+            "(ps) and it stays in your shell history",
+            hint="give the user in PICAS_USR (or user= in ~/.picasrc) and the password in "
+            "PICAS_USR_PWD (or password= in ~/.picasrc, chmod 600); --url only the server",
+        )
+    creds = picas_cred(dbn=getattr(args, "db", None), url=url_arg)
+    origin = creds.sources.get("url")
+    if url_arg:
+        source = "--url"
+    elif origin is None:
+        source = "the default URL"
+    else:
+        source = origin if origin.startswith("$") else f"url= in {origin}"
+    host = _check_url(creds.url, source)
     if not creds.database:
         raise ConfigError(
             "no PiCaS database given",
             hint="set PICAS_DB, add database=NAME to ~/.picasrc, or pass --db NAME",
         )
+    _warn_plain_http(args, creds, host)
     return creds
 
 

@@ -8,13 +8,15 @@ Lookup order (first match wins), as in GRID_LRT's ``stager_access.get_staging_cr
 3. ``~/.stagingrc``: lines ``user=<u>`` and ``password=<p>``;
 4. environment variables ``LOFAR_LTA_USER`` / ``LOFAR_LTA_PWD``.
 
-The password never appears in a message, log line or ``repr``.
+The password never appears in a message, log line or ``repr``. A credential file that other
+users may read is warned about (with the ``chmod 600`` that fixes it), as ``~/.picasrc`` is.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import stat
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
@@ -52,8 +54,23 @@ def credentials_help() -> str:
     )
 
 
+def _warn_if_readable_by_others(path: Path) -> None:
+    """Warn when users other than the owner may read ``path`` (it holds the LTA password)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        log.warning(
+            "%s is readable by other users and holds your LTA password; run: chmod 600 %s",
+            path,
+            path,
+        )
+
+
 def _read_pairs(path: Path, sep: str) -> Dict[str, str]:
     """Read ``key <sep> value`` lines of ``path``; an unreadable file gives an empty dict."""
+    _warn_if_readable_by_others(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
