@@ -2,10 +2,16 @@
 
 Between beats it also writes the status changes the run loop noted (within a second).
 
+A renewal is one try (:data:`~grid_lrt.shared.pool.ONCE`). When the server does not answer
+(or answers 5xx), the thread tries again by a lease-aware schedule: after
+``min(interval, time left on the lease / 4, 10 s)``, so that the pauses shrink as the lease
+runs out and the first try after the server is back lands before the lease expires. A lease
+therefore survives any outage shorter than ``lease - heartbeat`` (the longest a renewal can
+be due), while the pipeline runs on.
+
 If a renewal finds that the token is no longer ours (it was requeued after our lease ran out,
 e.g. because this node was frozen for longer than the lease), the thread sets ``lost`` and
 stops; the run loop then stops the pipeline and drops the run without writing anything.
-A server that cannot be reached is logged and retried at the next beat.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import time
 from types import TracebackType
 from typing import Optional, Type
 
+from grid_lrt.shared.couch import CouchError
 from grid_lrt.shared.errors import LrtError
+from grid_lrt.shared.pool import ONCE
 
 from .session import TokenLostError, TokenSession
 
@@ -24,6 +32,10 @@ __all__ = ["FLUSH_AFTER", "Heartbeat"]
 
 #: Noted status changes (``TokenSession.note_status``) reach the token within about this long.
 FLUSH_AFTER = 1.0
+#: The longest pause between two tries of a renewal that met no answer.
+RETRY_LIMIT = 10.0
+#: The shortest (a lease about to run out is tried at this rate at most).
+RETRY_FLOOR = 0.05
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +51,7 @@ class Heartbeat:
         self.lost = threading.Event()
         self._halt = halt
         self.beats = 0
+        self.failures = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._run, name=f"heartbeat-{session.token_id}", daemon=True
@@ -70,23 +83,42 @@ class Heartbeat:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
 
+    def retry_pause(self, now: float) -> float:
+        """The pause before the next try of a renewal that met no answer (see the module)."""
+        left = self.session.lease_expires - now
+        return max(RETRY_FLOOR, min(self.interval, RETRY_LIMIT, left / 4))
+
     def _run(self) -> None:
         tick = min(self.interval, FLUSH_AFTER)
-        last_beat = time.monotonic()
-        while not self._stop.wait(tick):
+        due = time.monotonic() + self.interval
+        while not self._stop.wait(max(0.0, min(tick, due - time.monotonic()))):
             try:
-                if time.monotonic() - last_beat >= self.interval:
-                    last_beat = time.monotonic()
-                    self.session.heartbeat()
+                if time.monotonic() >= due:
+                    self.session.heartbeat(patience=ONCE)
                     self.beats += 1
+                    due = time.monotonic() + self.interval
                 else:
-                    self.session.flush(older_than=FLUSH_AFTER)
+                    self.session.flush(older_than=FLUSH_AFTER, patience=ONCE)
             except TokenLostError as exc:
                 log.error("%s", exc.message)
                 self.lost.set()
                 if self._halt is not None:
                     self._halt.set()  # stop the pipeline: its results would belong to nobody
                 return
+            except CouchError as exc:
+                if not exc.transient:
+                    log.warning("heartbeat of %s failed: %s", self.session.token_id, exc.message)
+                    continue
+                self.failures += 1
+                pause = self.retry_pause(self.session.clock())
+                log.warning(
+                    "heartbeat of %s: %s; trying again in %.1f s (lease runs out in %.0f s)",
+                    self.session.token_id,
+                    exc.message,
+                    pause,
+                    self.session.lease_expires - self.session.clock(),
+                )
+                due = time.monotonic() + pause
             except LrtError as exc:
                 log.warning("heartbeat of %s failed: %s", self.session.token_id, exc.message)
             except Exception:  # a heartbeat thread must never die silently

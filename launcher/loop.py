@@ -17,7 +17,7 @@ from typing import Callable, Counter, Optional
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.lease import Worker
-from grid_lrt.shared.pool import CouchTokenPool
+from grid_lrt.shared.pool import CouchTokenPool, Patience
 
 from .claim import Claimer
 from .config import LauncherConfig
@@ -32,9 +32,11 @@ __all__ = ["Launcher"]
 
 log = logging.getLogger(__name__)
 
-#: Seconds a launcher's token writes keep retrying a server that does not answer; by then
-#: the lease (600 s by default) is close to running out and another launcher may take over.
-WRITE_PATIENCE = 300.0
+#: At start-up, how long to wait for a server that does not answer before giving up (a wrong
+#: PICAS_URL should end the job with a message soon, a restarting server should not).
+START_PATIENCE = 60.0
+#: Lingering launchers look again this long after the soonest lease runs out (clock skew).
+LINGER_MARGIN = 1.0
 
 
 class Launcher:
@@ -49,14 +51,20 @@ class Launcher:
     ) -> None:
         self.config = config
         self.pool = pool or CouchTokenPool(
-            CouchDB(config.url, config.database, user=config.user, password=config.password),
-            patience=WRITE_PATIENCE,
-        )
+            # One HTTP-level retry only: the pool's patience (the outage window) does the rest,
+            # with pauses that a short lease can live with.
+            CouchDB(
+                config.url, config.database, user=config.user, password=config.password,
+                retries=1, backoff=0.2,
+            ),
+            patience=config.outage,
+        )  # fmt: skip
         self.db = self.pool.db
         system, job_id = detect_batch_job()
         self.worker = Worker(socket.gethostname(), system, job_id)
         self.clock = clock
         self.outcomes: Counter[str] = collections.Counter()
+        self._empty_since: Optional[float] = None
         self.sandboxes = SandboxCache(config.workdir / ".lrt-sandboxes")
         prefer = None if config.storage == "auto" else config.storage
         self._storage_for: Callable[[str], Storage] = lambda url: storage_for(url, prefer=prefer)
@@ -81,7 +89,8 @@ class Launcher:
 
     def run(self) -> int:
         """Process tokens; return the exit status."""
-        self.db.info()  # fail early, with a message, when the server cannot be reached
+        # Fail early, with a message, when the server cannot be reached (a restart is waited for).
+        Patience(min(START_PATIENCE, self.config.outage))(self.db.info)
         self.pool.ensure_views()
         log.info(
             "launcher for %s tokens on %s/%s as %s; transfers: %s",
@@ -133,7 +142,12 @@ class Launcher:
                     self._close(finished)  # unless the claim's request carried it
                     finished = None
                 if claim is None:
-                    return "no todo tokens left"
+                    pause = self._linger(signals)
+                    if pause is None:
+                        return "no todo tokens left"
+                    signals.stopping.wait(pause)
+                    continue
+                self._empty_since = None
                 session = TokenSession(self.pool, claim, lease=self.config.lease)
                 run = TokenRun(
                     self.config,
@@ -156,6 +170,21 @@ class Launcher:
         finally:
             if finished is not None:
                 self._close(finished)
+
+    def _linger(self, signals: StopSignals) -> Optional[float]:
+        """With no todo token: how long to wait for the soonest running lease of this type to
+        run out (its launcher may be dead), or None to exit (no such lease within --linger)."""
+        now = self.clock()
+        if self._empty_since is None:
+            self._empty_since = now
+        if signals.signum is not None:
+            return None
+        expiry = self.pool.next_expiry(self.config.token_type, now)
+        if expiry is None or expiry + LINGER_MARGIN > self._empty_since + self.config.linger:
+            return None
+        pause = max(0.05, expiry + LINGER_MARGIN - now)
+        log.info("no todo token; waiting %.0f s for a lease that is running out", pause)
+        return pause
 
     def _close(self, run: TokenRun) -> None:
         """Write a finished token's closing change if no claim request carried it."""

@@ -262,8 +262,14 @@ class TokenRun:
                 "token %s: pipeline exited with %d", self.session.token_id, result.exit_status
             )
             return RunOutcome.ERROR
+        if self._heartbeat.lost.is_set():
+            raise TokenLostError(f"token {self.session.token_id} was taken back")
         doc = self.session.doc
         if doc.get("upload") or doc.get("RESULTS_DIR"):
+            # Results leave the node only for a token that is still ours: the heartbeat may
+            # have been kept from telling (an outage, a frozen node), so ask the database.
+            self.session.confirm()
+            doc = self.session.doc
             self.session.note_status("uploading_results")
         with self.signals.interruptible():
             location = upload_results(

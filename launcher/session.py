@@ -28,8 +28,8 @@ from typing import Any, Callable, Dict, List, MutableMapping, Optional, Tuple
 
 from grid_lrt.shared.couch import Document
 from grid_lrt.shared.lease import finish, owns, renew, requeue, stamp
-from grid_lrt.shared.pool import Claim, TokenLostError, TokenPool
-from grid_lrt.shared.schema import TokenState, inline_attachment, state_of
+from grid_lrt.shared.pool import Claim, Patience, TokenLostError, TokenPool
+from grid_lrt.shared.schema import TokenState, inline_attachment, num, state_of
 
 __all__ = ["Attachments", "TokenLostError", "TokenSession"]
 
@@ -130,15 +130,48 @@ class TokenSession:
             if self.closing is write:
                 self.closing = None
 
-    def update(self, change: Change) -> None:
+    def update(self, change: Change, *, patience: Optional[Patience] = None) -> None:
         """Apply ``change`` to the token and save it, conflict-safe and fenced.
+
+        ``patience``: instead of the pool's (the heartbeat tries once and schedules its own
+        retries).
 
         Raises:
             TokenLostError: another attempt owns the token now; nothing was written.
             WriteAbandonedError: the token kept changing under us.
+            CouchError: the server stayed silent (or 5xx) for longer than the patience.
         """
         with self._lock:
-            self.pool.write(_Write(self, change))
+            self.pool.write(_Write(self, change), patience=patience)
+
+    def confirm(self) -> None:
+        """Read the token afresh and check that it is still ours (before results leave the
+        node: an upload or its commit must never happen for a token another attempt owns).
+
+        Raises:
+            TokenLostError: it was deleted, requeued or claimed again.
+        """
+        stored = self.pool.get(self.token_id)
+        if stored is None:
+            raise TokenLostError(f"token {self.token_id} was deleted while it ran")
+        with self._lock:
+            self._ours(stored)
+            if stored.get("_rev") != self._doc.get("_rev"):
+                self._doc = stored  # a user's edit: carry it on, the fence still holds
+
+    def record_commit(self, urls: List[str]) -> None:
+        """Record, fenced, that this attempt is committing its results to ``urls`` (the
+        exactly-once upload calls it between uploading and moving the results into place).
+
+        Raises:
+            TokenLostError: the token is not ours any more: nothing may be committed.
+        """
+        attempt, now = self.attempt, self.clock()
+
+        def change(doc: MutableMapping[str, Any]) -> None:
+            doc["results_commit"] = {"attempt": attempt, "urls": list(urls), "time": now}
+
+        self.update(change)
 
     # -- the deferred closing write ----------------------------------------------------------
 
@@ -173,7 +206,7 @@ class TokenSession:
         with self._lock:
             self._pending.append((status, self.clock()))
 
-    def flush(self, older_than: float = 0.0) -> bool:
+    def flush(self, older_than: float = 0.0, *, patience: Optional[Patience] = None) -> bool:
         """Write the noted status changes if the oldest waited ``older_than`` seconds (not
         while a deferred closing write, which carries them, waits)."""
         with self._lock:
@@ -181,7 +214,7 @@ class TokenSession:
                 return False
             if self.clock() - self._pending[0][1] < older_than:
                 return False
-            self.update(lambda doc: None)
+            self.update(lambda doc: None, patience=patience)
             return True
 
     # -- what the run loop says --------------------------------------------------------------
@@ -199,13 +232,19 @@ class TokenSession:
     def set_fields(self, **fields: Any) -> None:
         self.update(lambda doc: doc.update(fields))
 
-    def heartbeat(self) -> None:
+    @property
+    def lease_expires(self) -> float:
+        """When the lease last written runs out (the heartbeat's deadline)."""
+        with self._lock:
+            return float(num(self._doc.get("lease_expires")))
+
+    def heartbeat(self, *, patience: Optional[Patience] = None) -> None:
         """Renew the lease (also while a deferred closing write waits); none once closed."""
         with self._lock:
             if state_of(self._doc) is not TokenState.LOCKED:
                 return  # closed or given back: there is no lease to keep
             now = self.clock()
-            self.update(lambda doc: renew(doc, now=now, lease=self.lease))
+            self.update(lambda doc: renew(doc, now=now, lease=self.lease), patience=patience)
 
     def finish(
         self,

@@ -122,8 +122,10 @@ class CouchDB:
         db: Database name.
         user: User name (overrides one in the URL).
         password: Password (overrides one in the URL).
-        timeout: ``(connect, read)`` seconds. Reads are long because CouchDB builds a view's
-            index on the first query after many writes.
+        timeout: ``(connect, read)`` seconds of view queries. Reads are long because CouchDB
+            builds a view's index on the first query after many writes.
+        doc_timeout: ``(connect, read)`` seconds of every other request (documents, bulk
+            writes, attachments): a server that takes longer is treated as not answering.
         retries: Attempts after the first on connection errors and 500/502/503/504.
         backoff: Backoff factor in seconds (0.5 → waits 0, 1, 2, 4 s ...).
     """
@@ -136,6 +138,7 @@ class CouchDB:
         user: Optional[str] = None,
         password: Optional[str] = None,
         timeout: Tuple[float, float] = (10.0, 600.0),
+        doc_timeout: Tuple[float, float] = (10.0, 120.0),
         retries: int = 4,
         backoff: float = 0.5,
     ) -> None:
@@ -146,6 +149,7 @@ class CouchDB:
         self.name = db
         self.url = f"{bare}/{quote(db, safe='')}"
         self.timeout = timeout
+        self.doc_timeout = doc_timeout
         self.session = requests.Session()
         self.session.headers.update(
             {"Accept": "application/json", "Content-Type": "application/json"}
@@ -198,6 +202,7 @@ class CouchDB:
     ) -> requests.Response:
         """Send one request to ``<db>/<path>`` and translate failures into ``CouchError``s."""
         url = f"{self.url}/{path}" if path else self.url
+        timeout = self.timeout if "/_view/" in path else self.doc_timeout
         try:
             response = self.session.request(
                 method,
@@ -205,7 +210,7 @@ class CouchDB:
                 params=_encode_params(params or {}),
                 data=json.dumps(body) if body is not None else data,
                 headers=dict(headers or {}),
-                timeout=self.timeout,
+                timeout=timeout,
             )
         except requests.RequestException as exc:
             reason = type(exc).__name__

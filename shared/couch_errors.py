@@ -7,6 +7,7 @@ from typing import Optional
 from .errors import LrtError
 
 __all__ = [
+    "TRANSIENT_STATUSES",
     "ConflictError",
     "CouchAuthError",
     "CouchError",
@@ -17,6 +18,10 @@ __all__ = [
 ]
 
 
+#: Answers of a server that is restarting, overloaded or behind a failing proxy: worth a retry.
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+
+
 class CouchError(LrtError):
     """A CouchDB request failed; ``status`` is the HTTP status (0 when none came back)."""
 
@@ -24,9 +29,18 @@ class CouchError(LrtError):
         super().__init__(message, hint=hint)
         self.status = status
 
+    @property
+    def transient(self) -> bool:
+        """True when the same request may succeed later: no answer, or a 5xx answer."""
+        return self.status in TRANSIENT_STATUSES
+
 
 class CouchUnreachableError(CouchError):
     """The server did not answer, even after the retries."""
+
+    @property
+    def transient(self) -> bool:
+        return True
 
 
 class CouchAuthError(CouchError):

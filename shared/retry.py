@@ -16,6 +16,7 @@ Runs on the worker's Python (3.9+) with the standard library only.
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional, Tuple, Type, TypeVar, Union
@@ -29,17 +30,25 @@ Errors = Union[Type[BaseException], Tuple[Type[BaseException], ...]]
 
 @dataclass(frozen=True)
 class Backoff:
-    """Pauses between tries: ``first``, then multiplied by ``factor``, at most ``limit``."""
+    """Pauses between tries: ``first``, then multiplied by ``factor``, at most ``limit``.
+
+    ``jitter`` (0..1) spreads each pause over ``pause * (1 ± jitter)``, so that many clients
+    that lost the same server do not come back at the same instant.
+    """
 
     first: float = 1.0
     factor: float = 2.0
     limit: float = 60.0
+    jitter: float = 0.0
 
     def pauses(self) -> Iterator[float]:
         """The pause before the 2nd, 3rd, ... try (endless)."""
         pause = self.first
         while True:
-            yield min(pause, self.limit)
+            step = min(pause, self.limit)
+            if self.jitter:
+                step *= 1.0 + self.jitter * (2.0 * random.random() - 1.0)  # noqa: S311
+            yield step
             pause *= self.factor
 
 

@@ -18,8 +18,10 @@ from .base import (
     WriteAbandonedError,
 )
 from .couchdb import CouchTokenPool
+from .patience import ONCE, Patience
 
 __all__ = [
+    "ONCE",
     "BulkResult",
     "Claim",
     "ClaimAttempt",
@@ -27,6 +29,7 @@ __all__ = [
     "CouchTokenPool",
     "FencedWrite",
     "Mutator",
+    "Patience",
     "TokenLostError",
     "TokenPool",
     "WriteAbandonedError",

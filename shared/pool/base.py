@@ -43,6 +43,8 @@ from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.lease import Worker
 from grid_lrt.shared.schema import TokenState
 
+from .patience import Patience
+
 __all__ = [
     "CONFLICT_ROUNDS",
     "BulkResult",
@@ -209,6 +211,9 @@ class TokenPool(Protocol):
     def expired(self, t_type: str, now: float, limit: Optional[int] = None) -> List[str]:
         """Ids of locked tokens of ``t_type`` whose lease ran out before ``now``."""
 
+    def next_expiry(self, t_type: str, now: float) -> Optional[float]:
+        """When the soonest lease of ``t_type`` still running at ``now`` runs out, or None."""
+
     def attachment(self, token_id: str, name: str) -> bytes:
         """The bytes of one attachment (``DocumentNotFoundError`` when there is none)."""
 
@@ -288,8 +293,9 @@ class TokenPool(Protocol):
             CouchError: the server refused the lock for another reason than a conflict.
         """
 
-    def write(self, change: FencedWrite) -> None:
-        """Write a fenced change: conflict-safe, patient with a silent server.
+    def write(self, change: FencedWrite, *, patience: Optional[Patience] = None) -> None:
+        """Write a fenced change: conflict-safe, patient with a silent server (``patience``
+        instead of the pool's own when given; ``ONCE`` for a single try).
 
         A write whose answer was lost and that is sent again meets its own revision; it
         counts as written.

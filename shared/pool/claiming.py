@@ -10,9 +10,9 @@
            • with a carried closing write: one ``_bulk_docs`` of [closing, lock], each with
              its own compare-and-set, answers paired by id
          ├─ written ───────────────────────────────────────▶ CLAIMED
-         ├─ 409, or no answer at all, and a re-read shows our owner nonce: our write landed
-         │  and only its answer was lost ───────────────────▶ CLAIMED
-         └─ 409 otherwise (another launcher won) ───────────▶ LOST
+         ├─ 409, no answer at all, or a 5xx, and a (patient) re-read shows our owner nonce:
+         │  our write landed and only its answer was lost ──▶ CLAIMED
+         └─ otherwise (another launcher won, or ours never landed) ▶ LOST
 
 A carried closing write is sent once: if it did not land with the lock (it met an edit, or
 no answer came), it stays pending with its writer, who writes it on its own
@@ -26,18 +26,13 @@ import uuid
 from typing import Any, Callable, Mapping, Optional, Tuple
 
 from grid_lrt.shared import views
-from grid_lrt.shared.couch import (
-    ConflictError,
-    CouchDB,
-    CouchError,
-    CouchUnreachableError,
-    Document,
-)
+from grid_lrt.shared.couch import ConflictError, CouchDB, CouchError, Document
 from grid_lrt.shared.lease import Worker, apply_claim, owns
 from grid_lrt.shared.schema import TokenState, state_of
 
 from .base import Claim, ClaimAttempt, ClaimOutcome, FencedWrite
 from .bulk import pair_by_id
+from .patience import ONCE, Patience
 
 __all__ = ["claim_at", "lock_row", "todo_row"]
 
@@ -97,18 +92,21 @@ def claim_at(
     lease: float,
     clock: Callable[[], float],
     carry: Optional[FencedWrite],
+    patience: Patience = ONCE,
 ) -> ClaimAttempt:
     """One attempt, as drawn in the module docstring: :func:`todo_row`, then :func:`lock_row`
     (the lock's time, and the start of its lease, is ``clock()`` once the row is read).
 
     Raises:
-        CouchUnreachableError: no answer to the lock, and the re-read cannot show it landed.
-        CouchError: the server refused the lock for another reason than a conflict.
+        CouchError: the server stayed silent (or 5xx) longer than ``patience``, or refused
+            the lock for another reason than a conflict.
     """
-    doc = todo_row(db, t_type, position)
+    doc = patience(lambda: todo_row(db, t_type, position))
     if doc is None:
         return ClaimAttempt(ClaimOutcome.NO_ROW)
-    return lock_row(db, doc, worker=worker, lease=lease, now=clock(), carry=carry)
+    return lock_row(
+        db, doc, worker=worker, lease=lease, now=clock(), carry=carry, patience=patience
+    )
 
 
 def lock_row(
@@ -119,12 +117,16 @@ def lock_row(
     lease: float,
     now: float,
     carry: Optional[FencedWrite] = None,
+    patience: Patience = ONCE,
 ) -> ClaimAttempt:
     """Lock ``doc`` (a todo row's document, as read) unless it is not todo on that revision.
 
+    The lock itself is sent once: when its answer is lost or transient, the outcome is read
+    back (patiently) instead of sending it again.
+
     Raises:
-        CouchUnreachableError: no answer to the lock, and the re-read cannot show it landed.
-        CouchError: the server refused the lock for another reason than a conflict.
+        CouchError: the re-read stayed silent (or 5xx) longer than ``patience``, or the server
+            refused the lock for another reason than a conflict.
     """
     if state_of(doc) is not TokenState.TODO:
         return ClaimAttempt(ClaimOutcome.STALE)
@@ -133,7 +135,6 @@ def lock_row(
     attempt = apply_claim(doc, now=now, lease=lease, worker=worker, owner=owner)
     landed: Optional[Document] = None
     answer: Mapping[str, Any] = {}
-    unreachable: Optional[CouchUnreachableError] = None
     try:
         if carry is None:
             db.save(doc)
@@ -142,8 +143,10 @@ def lock_row(
             landed, answer = _bulk_lock(db, doc, carry.prepared())
     except ConflictError:
         answer = {"error": "conflict"}
-    except CouchUnreachableError as exc:
-        unreachable = exc
+    except CouchError as exc:
+        if not exc.transient:
+            raise
+        log.warning("no answer to the lock of %s (%s); reading it back", token_id, exc.message)
     if carry is not None and landed is not None:
         carry.landed(landed)
     if answer and not answer.get("ok") and answer.get("error") != "conflict":
@@ -151,10 +154,8 @@ def lock_row(
     if not answer.get("ok"):
         # Lost the race, unless our own write landed and only its answer was lost (a
         # retried request then meets its own revision): the owner nonce tells.
-        current = db.get_or_none(token_id)
+        current = patience(lambda: db.get_or_none(token_id))
         if current is None or not owns(current, attempt, owner):
-            if unreachable is not None:
-                raise unreachable
             return ClaimAttempt(ClaimOutcome.LOST, carried=carry is not None)
         doc = current
     log.info("claimed %s (attempt %d)", token_id, attempt)

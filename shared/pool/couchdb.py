@@ -5,16 +5,28 @@ view ``tokens`` keyed ``[type, state, id]`` with a ``_count`` reduce, one view `
 locked tokens by lease expiry) and writes through the compare-and-set rounds of
 :mod:`.fenced`, :mod:`.bulk` and :mod:`.claiming`.
 
-``patience`` is how long the launcher's writes keep retrying a server that does not answer
-(the HTTP client's own retries come first). The login node uses none: a command fails after
-the HTTP retries, with a message, instead of hanging for minutes.
+``patience`` (:class:`~.patience.Patience`) is how long every request keeps retrying a
+server that does not answer or answers 5xx: the launcher's pool rides out outages of minutes
+(``--outage``); the login node's pool has none: a command fails after the HTTP client's own
+retries, with a message, instead of hanging.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Union,
+)
 
 from grid_lrt.shared import views
 from grid_lrt.shared.couch import ConflictError, CouchAuthError, CouchDB, Document
@@ -24,7 +36,8 @@ from grid_lrt.shared.schema import TokenState
 from . import bulk
 from .base import BulkResult, ClaimAttempt, FencedWrite, Mutator
 from .claiming import claim_at
-from .fenced import Patience, put_attachment, update_one, write_fenced
+from .fenced import put_attachment, update_one, write_fenced
+from .patience import Patience
 
 __all__ = ["CouchTokenPool"]
 
@@ -36,21 +49,13 @@ class CouchTokenPool:
 
     Args:
         db: The database handle (``shared/couch.py``).
-        patience: Seconds the launcher's fenced writes keep retrying a silent server.
-        clock, sleep: For the patience (injectable for tests).
+        patience: The outage window of every request, in seconds, or a ``Patience``.
     """
 
-    def __init__(
-        self,
-        db: CouchDB,
-        *,
-        patience: float = 0.0,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, db: CouchDB, *, patience: Union[float, Patience] = 0.0) -> None:
         self.db = db
         self.name = db.name
-        self.patience = Patience(patience, clock=clock, sleep=sleep)
+        self.patience = patience if isinstance(patience, Patience) else Patience(patience)
         self._views_ready = False
 
     def __repr__(self) -> str:
@@ -68,13 +73,13 @@ class CouchTokenPool:
         if self._views_ready:
             return
         wanted = views.database_design_doc()
-        current = self.db.get_or_none(wanted["_id"])
+        current = self.patience(lambda: self.db.get_or_none(wanted["_id"]))
         if current is None or current.get("views") != wanted["views"]:
             if current is not None:
                 wanted["_rev"] = current["_rev"]
             log.info("writing %s to database %s", wanted["_id"], self.db.name)
             try:
-                self.db.save(wanted)
+                self.patience(lambda: self.db.save(wanted))
             except ConflictError:
                 pass  # another client wrote it at the same moment; theirs is the same document
             except CouchAuthError as exc:
@@ -88,7 +93,7 @@ class CouchTokenPool:
 
     def _query(self, view: str = views.DB_VIEW, **params: Any) -> Dict[str, Any]:
         self.ensure_views()
-        return self.db.view(views.DB_DDOC, view, **params)
+        return self.patience(lambda: self.db.view(views.DB_DDOC, view, **params))
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -136,6 +141,12 @@ class CouchTokenPool:
         if limit is not None:
             params["limit"] = limit
         return [str(row["id"]) for row in self._query(views.LEASE_VIEW, **params)["rows"]]
+
+    def next_expiry(self, t_type: str, now: float) -> Optional[float]:
+        """When the soonest lease of a locked token of ``t_type`` runs out (at or after
+        ``now``), or None when no locked token has a lease."""
+        rows = self._query(views.LEASE_VIEW, startkey=[t_type, now], endkey=[t_type, {}], limit=1)
+        return float(rows["rows"][0]["key"][1]) if rows["rows"] else None
 
     def attachment(self, token_id: str, name: str) -> bytes:
         return self.patience(lambda: self.db.get_attachment(token_id, name))
@@ -189,7 +200,7 @@ class CouchTokenPool:
             return True
 
         for doc_id in self.expired(t_type, now, limit):
-            if update_one(self.db, doc_id, take_back) is None:
+            if update_one(self.db, doc_id, take_back, patience=self.patience) is None:
                 outcome.pop(doc_id, None)  # a conflict round recorded it; the write never landed
             else:
                 log.info("token %s: lease expired, now %s", doc_id, outcome[doc_id].value)
@@ -216,7 +227,8 @@ class CouchTokenPool:
             lease=lease,
             clock=clock,
             carry=carry,
+            patience=self.patience,
         )
 
-    def write(self, change: FencedWrite) -> None:
-        write_fenced(self.db, change, patience=self.patience)
+    def write(self, change: FencedWrite, *, patience: Optional[Patience] = None) -> None:
+        write_fenced(self.db, change, patience=self.patience if patience is None else patience)

@@ -12,70 +12,24 @@ for at most :data:`~.base.CONFLICT_ROUNDS` rounds. Two flavours:
   meets its own revision: the stored document then equals what was written
   (:func:`same_change`), and that counts as written.
 
-A server that does not answer is retried by :class:`Patience` (the launcher keeps trying for
-minutes: by then its lease has run out and another launcher may take over).
+A server that does not answer is retried by the pool's :class:`~.patience.Patience` (the
+launcher keeps trying for minutes; its fence then tells whether the token is still its own).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import time
-from typing import Any, Callable, Dict, MutableMapping, Optional, TypeVar
+from typing import Any, Callable, Dict, MutableMapping, Optional
 
-from grid_lrt.shared.couch import (
-    ConflictError,
-    CouchDB,
-    CouchUnreachableError,
-    Document,
-    DocumentNotFoundError,
-)
-from grid_lrt.shared.retry import Backoff, retrying
+from grid_lrt.shared.couch import ConflictError, CouchDB, Document, DocumentNotFoundError
 
 from .base import CONFLICT_ROUNDS, FencedWrite, Mutator, TokenLostError, WriteAbandonedError
+from .patience import ONCE, Patience
 
-__all__ = ["Patience", "put_attachment", "same_change", "update_one", "write_fenced"]
+__all__ = ["put_attachment", "same_change", "update_one", "write_fenced"]
 
 log = logging.getLogger(__name__)
-
-_T = TypeVar("_T")
-
-
-class Patience:
-    """How long to keep retrying a server that does not answer (``CouchUnreachableError``).
-
-    Args:
-        seconds: Give up when the next pause would end later than this after the first try
-            (0: no retries beyond the HTTP client's own).
-        clock, sleep: Injectable for tests.
-    """
-
-    def __init__(
-        self,
-        seconds: float = 0.0,
-        *,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.seconds = seconds
-        self.clock = clock
-        self.sleep = sleep
-
-    def __call__(self, action: Callable[[], _T]) -> _T:
-        """``action()``, retried with pauses of 1, 2, 4 ... 60 s while the server is silent."""
-        if self.seconds <= 0:
-            return action()
-        return retrying(
-            action,
-            retry_on=CouchUnreachableError,
-            patience=self.seconds,
-            backoff=Backoff(first=1.0, factor=2.0, limit=60.0),
-            on_retry=lambda exc, tries, pause: log.warning(
-                "%s; retrying in %.0f s", getattr(exc, "message", exc), pause
-            ),
-            sleep=self.sleep,
-            clock=self.clock,
-        )
 
 
 def same_change(stored: MutableMapping[str, Any], written: MutableMapping[str, Any]) -> bool:
@@ -126,6 +80,7 @@ def update_one(
     *,
     doc: Optional[Document] = None,
     default: Optional[Callable[[], Dict[str, Any]]] = None,
+    patience: Patience = ONCE,
 ) -> Optional[Document]:
     """Apply ``mutate(doc) -> write?`` to one document and save it, re-reading on 409.
 
@@ -135,7 +90,7 @@ def update_one(
     """
     for _ in range(CONFLICT_ROUNDS):
         if doc is None:
-            doc = db.get_or_none(doc_id)
+            doc = patience(functools.partial(db.get_or_none, doc_id))
             if doc is None:
                 if default is None:
                     return None
@@ -143,9 +98,9 @@ def update_one(
         if not mutate(doc):
             return None
         try:
-            db.save(doc)
+            patience(functools.partial(db.save, doc))
         except ConflictError:
-            doc = None
+            doc = None  # another writer, or our own write whose answer was lost: read again
             continue
         return doc
     log.warning("%s kept changing under us; left alone for now", doc_id)

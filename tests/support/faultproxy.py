@@ -18,6 +18,7 @@ only; it serves until :meth:`stop`.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
@@ -26,7 +27,7 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Counter, List, Optional, Tuple
+from typing import Any, Counter, List, Optional, Set, Tuple
 from urllib.parse import urlsplit
 
 __all__ = ["FaultProxy"]
@@ -58,6 +59,7 @@ class FaultProxy:
         self.seen: Counter[str] = Counter()
         self.reordered = 0
         self._faults: List[_Fault] = []
+        self._connections: Set[socket.socket] = set()
         self._lock = threading.Lock()
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -95,6 +97,16 @@ class FaultProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with proxy._lock:
+                    proxy._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with proxy._lock:
+                    proxy._connections.discard(self.connection)
+                super().finish()
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -151,13 +163,20 @@ class FaultProxy:
         return self
 
     def stop(self) -> None:
+        """Stop listening and cut every open connection (kept-alive ones included)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        with self._lock:
+            connections, self._connections = list(self._connections), set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def down(self) -> None:
-        """Refuse connections (keeps the port for :meth:`up`)."""
+        """Refuse connections and cut the open ones, as a restarting server does (the port
+        is kept for :meth:`up`)."""
         self.stop()
 
     def up(self) -> None:

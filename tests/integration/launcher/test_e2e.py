@@ -274,8 +274,9 @@ def test_kill_9_then_lease_expiry_then_another_launcher_completes_once(
     victim.communicate(timeout=30)
     locked = db.get("t_long")
     assert state_of(locked) is TokenState.LOCKED
-    # Before the lease runs out, another launcher finds no work and leaves the token alone.
-    early = run_launcher(env, TYPE)
+    # Before the lease runs out, a launcher told not to linger finds no work and leaves the
+    # token alone.
+    early = run_launcher(dict(env, LRT_LINGER="0"), TYPE)
     assert early.returncode == 0
     assert db.get("t_long")["attempt"] == 1
     wait_for(lambda: time.time() > locked["lease_expires"] + 0.2, what="the lease to expire")
@@ -291,6 +292,43 @@ def test_kill_9_then_lease_expiry_then_another_launcher_completes_once(
     assert len(done_lines) == 1
 
 
+def test_a_launcher_waits_for_a_dead_launchers_lease_and_completes_the_token(
+    db: CouchDB, env: Dict[str, str], tmp_path: Path
+) -> None:
+    """Issue 9, finding 7: the todo view is empty, but a lease of a dead launcher is running
+    out: a launcher started now waits for it (within --linger) instead of exiting."""
+    _sleeping_token(db, tmp_path, 3)
+    victim = start_launcher(env, TYPE)
+    wait_for(lambda: status_of(db, "t_long") == "running", what="the pipeline to run")
+    victim.kill()
+    victim.communicate(timeout=30)
+    lease_expires = db.get("t_long")["lease_expires"]
+    started = time.time()
+    assert started < lease_expires, "the machine was too slow for the test's lease"
+    patient = run_launcher(dict(env, LRT_LINGER="60"), TYPE)
+    assert patient.returncode == 0, patient.stderr
+    doc = db.get("t_long")
+    assert state_of(doc) is TokenState.DONE
+    assert (doc["attempt"], doc["scrub_count"]) == (2, 1)
+    assert "waiting" in patient.stderr and "lease" in patient.stderr
+    assert time.time() >= lease_expires  # it did wait for the lease, it did not steal it
+
+
+def test_a_launcher_does_not_wait_beyond_its_linger(
+    db: CouchDB, env: Dict[str, str], tmp_path: Path
+) -> None:
+    _sleeping_token(db, tmp_path, 3)
+    victim = start_launcher(dict(env, LRT_LEASE="60", LRT_HEARTBEAT="5"), TYPE)
+    wait_for(lambda: status_of(db, "t_long") == "running", what="the pipeline to run")
+    victim.kill()
+    victim.communicate(timeout=30)
+    started = time.monotonic()
+    quick = run_launcher(dict(env, LRT_LINGER="2"), TYPE)
+    assert quick.returncode == 0 and "no todo tokens left" in quick.stderr
+    assert time.monotonic() - started < 30  # the 60 s lease is beyond the 2 s linger
+    assert db.get("t_long")["attempt"] == 1
+
+
 def test_without_credentials_exit_1_with_a_message(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PICAS_")}
     env["PICASRC"] = str(tmp_path / "none")
@@ -303,7 +341,9 @@ def test_without_credentials_exit_1_with_a_message(tmp_path: Path) -> None:
 def test_unreachable_server_exit_1_with_a_message(
     couchdb_server: CouchServer, tmp_path: Path
 ) -> None:
-    env = launcher_env(couchdb_server, "x", tmp_path, PICAS_URL="http://127.0.0.1:9")
+    env = launcher_env(
+        couchdb_server, "x", tmp_path, PICAS_URL="http://127.0.0.1:9", LRT_OUTAGE="3"
+    )
     result = run_launcher(env, TYPE, timeout=120)
     assert result.returncode == 1
     assert "cannot reach the CouchDB server" in result.stderr

@@ -100,3 +100,11 @@ def test_patience_stops_before_a_pause_that_would_end_too_late() -> None:
 def test_attempts_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         retrying(lambda: 1, retry_on=OSError, attempts=0)
+
+
+def test_jitter_spreads_the_pauses_within_its_bounds() -> None:
+    pauses = Backoff(first=1, factor=2, limit=4, jitter=0.25).pauses()
+    taken = [next(pauses) for _ in range(200)]
+    assert all(0.75 <= p <= 1.25 for p in taken[:1])
+    assert all(3.0 <= p <= 5.0 for p in taken[3:])
+    assert len({round(p, 6) for p in taken[3:]}) > 10  # not one value: spread
