@@ -16,6 +16,11 @@ has it (a feature test: ``DATA_FILTER``):
 * Modes: regular files keep their executable bits (``mode & 0o755``; no owner ``x`` → no
   ``x`` at all; owner ``rw`` always), set-uid/set-gid/sticky and group/other write are
   dropped; directories and links get default modes. Owners are ignored; file mtimes are kept.
+* Limits (:mod:`.unpack_limits`): the total size the members declare, their number and the
+  compression ratio, counted while the member list is read (``limits``); refused with
+  :class:`~.unpack_limits.ArchiveLimitError` before anything is written.
+* Names the caller keeps for itself (``reserved``: the sandbox's download folder
+  ``.sandbox``) are refused as the first component of any member.
 * While writing (:mod:`.unpack_writer`), every parent directory is checked again with
   :func:`os.path.realpath` (the destination may hold symbolic links of its own), files are
   created with ``O_NOFOLLOW`` after removing whatever non-directory was at that name, a link's
@@ -23,6 +28,9 @@ has it (a feature test: ``DATA_FILTER``):
   looks at each tar member against the destination, as ``tarfile`` itself would, and gives the
   file's mode. It refuses nothing that the rules above let through (they are stricter: it sees
   one member at a time), so a worker refuses the same archives whatever its Python.
+* After writing, every link of the job's tree (``links``, a :class:`~.unpack_links.LinkLedger`
+  shared by the archives of one job) is resolved again on the real tree: a link of an earlier
+  archive that a later one turned outwards is removed and refused.
 
 The format is recognised by content (magic numbers), not by file name.
 """
@@ -35,9 +43,16 @@ import tarfile
 import zipfile
 import zlib
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 from grid_lrt.launcher.unpack_checks import check_members
+from grid_lrt.launcher.unpack_limits import (
+    DEFAULT_LIMITS,
+    ArchiveLimitError,
+    LimitCounter,
+    UnpackLimits,
+)
+from grid_lrt.launcher.unpack_links import LinkLedger
 from grid_lrt.launcher.unpack_members import (
     ArchiveError,
     Member,
@@ -50,8 +65,12 @@ from grid_lrt.launcher.unpack_writer import MemberWriter
 
 __all__ = [
     "DATA_FILTER",
+    "DEFAULT_LIMITS",
     "ArchiveError",
     "ArchiveFormat",
+    "ArchiveLimitError",
+    "LinkLedger",
+    "UnpackLimits",
     "UnsafeArchiveError",
     "detect_format",
     "safe_extract",
@@ -117,7 +136,13 @@ def _is_tar_header(block: bytes) -> bool:
 
 
 def safe_extract(
-    archive: Path, dest: Path, *, tar_filter: Optional[TarFilter] = DATA_FILTER
+    archive: Path,
+    dest: Path,
+    *,
+    tar_filter: Optional[TarFilter] = DATA_FILTER,
+    limits: UnpackLimits = DEFAULT_LIMITS,
+    links: Optional[LinkLedger] = None,
+    reserved: Sequence[str] = (),
 ) -> List[Path]:
     """Extract ``archive`` into the folder ``dest`` (created if missing), safely.
 
@@ -128,6 +153,10 @@ def safe_extract(
         tar_filter: The standard library's extraction filter, run on each tar member just
             before it is written (default :data:`DATA_FILTER`; None: our rules alone, as on a
             Python without it; the tests run both).
+        limits: Total size, members and compression ratio allowed (:mod:`.unpack_limits`).
+        links: The links of the job's tree, shared by the archives of one job and checked
+            again after this one (None: a ledger of the links now under ``dest``).
+        reserved: Top-level names no member may use (``dest/<name>`` belongs to the caller).
 
     Returns:
         The paths written (files, folders, links), in archive order, without repeats.
@@ -135,7 +164,8 @@ def safe_extract(
     Raises:
         UnsafeArchiveError: a member is unsafe (see the module docstring); raised before
             anything is written, unless only the file system shows it (a link of the
-            destination leading out).
+            destination leading out, or one that a member turned outwards).
+        ArchiveLimitError: the archive passes a limit; nothing was written.
         ArchiveError: the file is no archive of a supported format, or is corrupt.
         OSError: writing failed (a full disk, no permission).
     """
@@ -146,12 +176,18 @@ def safe_extract(
             f"{name} is not a tar or zip archive",
             hint="the file must be a .tar, .tar.gz, .tar.bz2, .tar.xz or .zip archive",
         )
+    counter = LimitCounter(limits, name, archive.stat().st_size)
+    if links is None:
+        links = LinkLedger()
+        if dest.is_dir():
+            links.seed(dest)
+    job = _Job(dest, name, counter, links, tuple(reserved))
     try:
         if fmt is ArchiveFormat.ZIP:
             with zipfile.ZipFile(archive) as zf:
-                return _extract(list(zip_members(zf, name)), dest, name)
+                return job.extract(zip_members(zf, name))
         with tarfile.open(archive, _TAR_MODES[fmt]) as tar:  # type: ignore[call-overload]
-            return _extract(list(tar_members(tar, name, tar_filter)), dest, name)
+            return job.extract(tar_members(tar, name, tar_filter))
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError) as err:
         raise ArchiveError(f"{name} is not a readable {fmt.value} archive: {err}") from err
     except OSError as err:
@@ -161,10 +197,42 @@ def safe_extract(
         raise ArchiveError(f"{name} is not a readable {fmt.value} archive: {err}") from err
 
 
-def _extract(members: List[Member], dest: Path, archive: str) -> List[Path]:
-    check_members(members, archive)
-    dest.mkdir(parents=True, exist_ok=True)
-    writer = MemberWriter(dest, archive)
-    for member in members:
-        writer.write(member)
-    return writer.written
+class _Job:
+    """One extraction: count, check, write, then check the job's links again."""
+
+    def __init__(
+        self,
+        dest: Path,
+        archive: str,
+        counter: LimitCounter,
+        links: LinkLedger,
+        reserved: Tuple[str, ...],
+    ) -> None:
+        self.dest = dest
+        self.archive = archive
+        self.counter = counter
+        self.links = links
+        self.reserved = reserved
+
+    def _read(self, members: Iterable[Member]) -> List[Member]:
+        found: List[Member] = []
+        for member in members:
+            self.counter.add(member.size)
+            if member.parts and member.parts[0] in self.reserved:
+                raise UnsafeArchiveError(
+                    member.raw_name,
+                    f"the name {member.parts[0]!r} is kept for the launcher's own files",
+                    archive=self.archive,
+                )
+            found.append(member)
+        return found
+
+    def extract(self, members: Iterable[Member]) -> List[Path]:
+        checked = self._read(members)
+        check_members(checked, self.archive)
+        self.dest.mkdir(parents=True, exist_ok=True)
+        writer = MemberWriter(self.dest, self.archive, self.links)
+        for member in checked:
+            writer.write(member)
+        self.links.verify(self.archive)
+        return writer.written

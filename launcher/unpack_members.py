@@ -64,10 +64,12 @@ class UnsafeArchiveError(LrtError):
     ``member`` is the member's name as stored in the archive.
     """
 
-    def __init__(self, member: str, reason: str, *, archive: str = "") -> None:
+    def __init__(
+        self, member: str, reason: str, *, archive: str = "", outcome: str = "nothing was extracted"
+    ) -> None:
         where = f" in {archive}" if archive else ""
         super().__init__(
-            f"unsafe archive member {member!r}{where}: {reason}; nothing was extracted",
+            f"unsafe archive member {member!r}{where}: {reason}; {outcome}",
             hint="rebuild the archive from a plain folder (relative names, links inside it)",
         )
         self.member = member
@@ -93,6 +95,7 @@ class Member:
         mode: The mode a regular file gets (None: the default 0o644).
         mtime: The modification time to set on a regular file (None: now).
         link: A link's target as stored.
+        size: A regular file's size as the archive declares it (0 for the other kinds).
         opener: Opens a regular file's data.
         link_parts: A hard link's target components (set by the checks).
         library_check: Runs the standard library's filter against the destination folder
@@ -108,6 +111,7 @@ class Member:
         mode: Optional[int] = None,
         mtime: Optional[float] = None,
         link: str = "",
+        size: int = 0,
         opener: Optional[Callable[[], IO[bytes]]] = None,
     ) -> None:
         self.raw_name = raw_name
@@ -116,6 +120,7 @@ class Member:
         self.mode = mode
         self.mtime = mtime
         self.link = link
+        self.size = size
         self.opener = opener
         self.link_parts: Tuple[str, ...] = ()
         self.library_check: Optional[Callable[[Path], None]] = None
@@ -174,10 +179,12 @@ def tar_members(
 ) -> Iterator[Member]:
     """The members of ``tar``, each with ``tar_filter`` as its library check (if given).
 
+    Read one header at a time (a caller that stops early reads no further).
+
     Raises:
         UnsafeArchiveError: See :func:`split_name`; or a special member.
     """
-    for info in tar.getmembers():
+    for info in tar:
         parts = split_name(info.name, archive)
         mtime = float(info.mtime) if info.mtime is not None else None
         if info.isdir():
@@ -197,6 +204,7 @@ def tar_members(
                 MemberKind.FILE,
                 mode=file_mode(info.mode),
                 mtime=mtime,
+                size=info.size,
                 opener=opener,
             )
         elif info.issym():
@@ -244,7 +252,13 @@ def zip_members(zf: zipfile.ZipFile, archive: str) -> Iterator[Member]:
                 return zf.open(zip_info)
 
             yield Member(
-                info.filename, parts, MemberKind.FILE, mode=mode, mtime=mtime, opener=opener
+                info.filename,
+                parts,
+                MemberKind.FILE,
+                mode=mode,
+                mtime=mtime,
+                size=info.file_size,
+                opener=opener,
             )
         else:
             raise UnsafeArchiveError(info.filename, "special file", archive=archive)

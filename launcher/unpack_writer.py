@@ -9,7 +9,10 @@ earlier archives in it), which the checks of the member list cannot see. So, for
 * a symbolic link's target is resolved on the file system as it is then, and refused when it
   leads outside the destination;
 * the standard library's extraction filter runs last, where the member carries one
-  (:attr:`~.unpack_members.Member.library_check`).
+  (:attr:`~.unpack_members.Member.library_check`);
+* every link written is recorded in the job's :class:`~.unpack_links.LinkLedger`, which
+  resolves them all again once the archive is written (a later link may change what an
+  earlier one means).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ import os
 import shutil
 import stat
 from pathlib import Path
-from typing import List, Set
+from typing import List, Optional, Set
 
+from grid_lrt.launcher.unpack_links import LinkLedger
+from grid_lrt.launcher.unpack_links import inside as _inside
 from grid_lrt.launcher.unpack_members import ArchiveError, Member, MemberKind, UnsafeArchiveError
 
 __all__ = ["MemberWriter"]
@@ -27,17 +32,14 @@ __all__ = ["MemberWriter"]
 _COPY_CHUNK = 1 << 20
 
 
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
 class MemberWriter:
     """Creates the checked members under ``dest``; ``written`` lists what it made, in order."""
 
-    def __init__(self, dest: Path, archive: str) -> None:
+    def __init__(self, dest: Path, archive: str, links: Optional[LinkLedger] = None) -> None:
         self.dest = dest
         self.root = os.path.realpath(dest)
         self.archive = archive
+        self.links = links
         self.written: List[Path] = []
         self._seen: Set[Path] = set()
 
@@ -112,6 +114,8 @@ class MemberWriter:
             self._write_file(member, target)
         elif member.kind is MemberKind.SYMLINK:
             target.symlink_to(member.link)
+            if self.links is not None:
+                self.links.add(target, self.dest)
         else:
             source = self.dest.joinpath(*member.link_parts)
             try:
