@@ -11,11 +11,16 @@
 A token without ``SBXloc`` (or with an empty one) has no sandbox: the pipeline is the token's
 ``command``; that is no error.
 
-The archive is downloaded to ``<jobdir>/.sandbox/<name>``, checked, extracted into the job
-folder with :func:`~grid_lrt.launcher.unpack.safe_extract` (format by content), and deleted,
-or kept in the launcher's :class:`~grid_lrt.launcher.sandbox_cache.SandboxCache` when it can be
-known unchanged for the next token (a local file, or a token that names its checksum).
-``master.sh`` is made executable. Failures end the token with:
+The archive is downloaded to ``<jobdir>/.sandbox/<name>`` and checked; when it can be known
+unchanged for the next token (a local file, or a token that names its checksum) the verified
+file moves into the launcher's :class:`~grid_lrt.launcher.sandbox_cache.SandboxCache` *before*
+it is extracted, and is extracted from there. It is extracted into the job folder with
+:func:`~grid_lrt.launcher.unpack.safe_extract` (format by content, the launcher's limits), and
+the download is deleted. No member may be called ``.sandbox`` (or lie under it): the download
+folder is the launcher's, and an archive that wrote a ``.sandbox/<name>`` of its own used to
+replace the verified download, which then went into the cache, so that the next token ran an
+unverified ``master.sh`` although its ``SBXchecksum`` was set. ``master.sh`` is made
+executable. Failures end the token with:
 
 ==========================  ======================================================================
 code                        when
@@ -23,8 +28,11 @@ code                        when
 -2 ``SANDBOX_EMPTY``        the download has 0 bytes
 13 ``TRANSFER_TOOL_MISSING`` a grid scheme (gsiftp, srm...) without gfal2 on this worker
 25 ``SANDBOX_DOWNLOAD_...`` not found, no access, still on tape, storage down (after retries),
-                            relative ``SBXloc`` without a base, no archive / corrupt archive
-26 ``SANDBOX_UNSAFE``       a member with an absolute path, ``..``, or a link leaving the folder
+                            relative ``SBXloc`` without a base, no archive / corrupt archive,
+                            a full disk (or any file-system error) while saving or extracting
+26 ``SANDBOX_UNSAFE``       a member with an absolute path, ``..``, a link leaving the folder,
+                            the name ``.sandbox``; an archive over the extraction limits
+                            (``LRT_UNPACK_MAX_BYTES``, ``_MEMBERS``, ``_RATIO``)
 28 ``SANDBOX_CHECKSUM_...`` ``SBXchecksum`` (``adler32:…``, ``md5:…``, ``sha256:…``) differs
                             from the download, or cannot be read
 ==========================  ======================================================================
@@ -52,7 +60,14 @@ from .sandbox_cache import SandboxCache
 from .storage import GFAL2_SCHEMES
 from .storage.base import Storage, StorageError, UnsupportedSchemeError
 from .storage.common import scheme_of
-from .unpack import ArchiveError, UnsafeArchiveError, safe_extract
+from .unpack import (
+    DEFAULT_LIMITS,
+    ArchiveError,
+    ArchiveLimitError,
+    UnpackLimits,
+    UnsafeArchiveError,
+    safe_extract,
+)
 
 __all__ = ["SANDBOX_DIR", "fetch_sandbox", "sandbox_url"]
 
@@ -180,10 +195,10 @@ def _verify(path: Path, expected: Any, url: str) -> None:
     log.debug("sandbox %s checksum OK", algorithm)
 
 
-def _extract(archive: Path, jobdir: Path, url: str) -> int:
+def _extract(archive: Path, jobdir: Path, url: str, limits: UnpackLimits) -> int:
     try:
-        return len(safe_extract(archive, jobdir))
-    except UnsafeArchiveError as exc:
+        return len(safe_extract(archive, jobdir, limits=limits, reserved=(SANDBOX_DIR,)))
+    except (UnsafeArchiveError, ArchiveLimitError) as exc:
         raise TokenFailure(
             ErrorCode.SANDBOX_UNSAFE,
             f"sandbox {redact_url(url)} refused: {exc.message}",
@@ -195,6 +210,17 @@ def _extract(archive: Path, jobdir: Path, url: str) -> int:
             f"sandbox {redact_url(url)}: {exc.message}",
             hint=exc.hint or "SBXloc must name a tar or zip archive",
         ) from exc
+    except OSError as exc:
+        raise _disk_failure(exc, f"cannot extract the sandbox {redact_url(url)}") from exc
+
+
+def _disk_failure(exc: OSError, what: str) -> TokenFailure:
+    """25 for a file-system error of the job folder (a full disk, no permission)."""
+    return TokenFailure(
+        ErrorCode.SANDBOX_DOWNLOAD_FAILED,
+        f"{what}: {exc.strerror or exc}",
+        hint="check the free space and permissions of the launcher's work folder (LRT_WORKDIR)",
+    )
 
 
 def _fetch(
@@ -208,12 +234,16 @@ def _fetch(
     sleep: Callable[[float], None],
     cache: Optional[SandboxCache],
     key: Any,
+    limits: UnpackLimits,
 ) -> None:
-    """Download, check and extract; the archive goes to the cache or is deleted."""
+    """Download and check; the verified archive goes to the cache; extract it; delete it."""
     folder = jobdir / SANDBOX_DIR
-    folder.mkdir(parents=True, exist_ok=True)
     archive = folder / _download_name(url)
     try:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _disk_failure(exc, "cannot make the sandbox's download folder") from exc
         started = time.monotonic()
         _download(storage_for, url, archive, attempts=attempts, backoff=backoff, sleep=sleep)
         size = archive.stat().st_size
@@ -228,10 +258,14 @@ def _fetch(
         )
         if expected not in (None, ""):
             _verify(archive, expected, url)
-        count = _extract(archive, jobdir, url)
+        cached = cache.put(key, archive) if cache is not None else None  # what was verified
+        try:
+            count = _extract(cached or archive, jobdir, url, limits)
+        except TokenFailure:
+            if cache is not None:
+                cache.discard(key)  # refused: the next token downloads it again
+            raise
         log.info("sandbox extracted into %s: %d entries", jobdir, count)
-        if cache is not None:
-            cache.put(key, archive)  # moved away: nothing left to delete below
     finally:
         archive.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # something else lives there
@@ -248,6 +282,7 @@ def fetch_sandbox(
     backoff: float = 2.0,
     sleep: Callable[[float], None] = time.sleep,
     cache: Optional[SandboxCache] = None,
+    limits: UnpackLimits = DEFAULT_LIMITS,
 ) -> bool:
     """Download, verify and extract the token's sandbox into ``jobdir``.
 
@@ -260,6 +295,7 @@ def fetch_sandbox(
         backoff: Seconds before the second try (doubled each time).
         sleep: ``time.sleep``, injectable for tests.
         cache: Archives downloaded for earlier tokens (None: download every time).
+        limits: How much the archive may unpack to (the launcher's ``unpack_limits``).
 
     Returns:
         True when a sandbox was extracted; False when the token names none.
@@ -282,7 +318,7 @@ def fetch_sandbox(
     cached = cache.get(key) if cache is not None else None
     if cached is not None:
         log.info("sandbox %s: the copy downloaded for an earlier token", redact_url(url))
-        count = _extract(cached, jobdir, url)
+        count = _extract(cached, jobdir, url, limits)
         log.info("sandbox extracted into %s: %d entries", jobdir, count)
     else:
         _fetch(
@@ -295,6 +331,7 @@ def fetch_sandbox(
             sleep=sleep,
             cache=cache,
             key=key,
+            limits=limits,
         )
     master = jobdir / "master.sh"
     if master.is_file():
