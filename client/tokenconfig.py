@@ -24,6 +24,8 @@ import yaml
 from grid_lrt.shared.errors import ConfigError
 from grid_lrt.shared.schema import DEFAULTS
 
+from .tokendocs import find_non_finite
+
 __all__ = ["TokenConfig", "load_token_config"]
 
 _SECTIONS = ("apiVersion", "Token", "Sandbox", "Shell_variables")
@@ -64,8 +66,9 @@ def load_token_config(source: Union[str, Path]) -> TokenConfig:
 
     Raises:
         ConfigError: unreadable file, invalid YAML, unknown section or sandbox key, a reserved
-            field with a wrong type, or an ``_id`` (ids come from the token set, never from
-            the configuration: one ``_id`` for every token would collide).
+            field with a wrong type, a NaN or infinite number (JSON has none), or an ``_id``
+            (ids come from the token set, never from the configuration: one ``_id`` for every
+            token would collide).
     """
     path = Path(source)
     try:
@@ -146,3 +149,10 @@ def _check_token_fields(path: Path, token: Mapping[str, Any], lines: Mapping[str
             )
         if key == "times" and not isinstance(value, dict):
             raise ConfigError(f"{path}, line {line}: token field 'times' must be a mapping")
+        found = find_non_finite(value, key)
+        if found:
+            raise ConfigError(
+                f"{path}, line {line}: token field {found[0]!r} is {found[1]}: not a finite number",
+                hint="JSON (and so CouchDB) has no NaN or infinity; give a number, a quoted "
+                "string ('nan'), or leave the field out",
+            )

@@ -16,23 +16,28 @@ parsets): a token without its inputs fails with code 20 when it runs again.
 from __future__ import annotations
 
 import logging
+import math
 import mimetypes
 import re
 from collections import Counter
 from pathlib import Path
 from typing import IO, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from grid_lrt.shared.couch import DocumentNotFoundError
 from grid_lrt.shared.errors import UsageError
 from grid_lrt.shared.pool import BulkResult, Mutator, TokenPool
 from grid_lrt.shared.schema import inline_attachment, make_token_id, new_token, reset_for_retry
 
 __all__ = [
+    "check_finite",
     "chunk_tokens",
     "content_type_of",
     "create_tokens",
     "drop_run_attachments",
     "dropped_summary",
+    "find_non_finite",
     "is_run_attachment",
+    "read_attachment",
     "read_upload",
     "reset_mutator",
 ]
@@ -59,6 +64,41 @@ def content_type_of(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
+def find_non_finite(value: Any, path: str) -> Optional[Tuple[str, float]]:
+    """``(where, number)`` of the first NaN or infinity in ``value`` (nested dicts and lists
+    included; ``where`` like ``field.key[2]``), or None. JSON has no such numbers: CouchDB
+    would refuse the whole request with ``invalid_json``, naming nothing."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, value
+    if isinstance(value, Mapping):
+        items: Iterable[Tuple[str, Any]] = ((f"{path}.{k}", v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, item in items:
+        found = find_non_finite(item, where)
+        if found:
+            return found
+    return None
+
+
+def check_finite(fields: Mapping[str, Any]) -> None:
+    """Refuse token fields holding NaN or infinity, naming the field.
+
+    Raises:
+        UsageError: a field (or a value nested in it) is not a finite number.
+    """
+    for name, value in fields.items():
+        found = find_non_finite(value, str(name))
+        if found:
+            raise UsageError(
+                f"token field {found[0]!r} is {found[1]}: not a finite number",
+                hint="JSON (and so CouchDB) has no NaN or infinity; give a number, a string, "
+                "or leave the field out",
+            )
+
+
 def _items(chunks: Chunks) -> List[Tuple[Any, Any]]:
     if isinstance(chunks, Mapping):
         return list(chunks.items())
@@ -82,8 +122,10 @@ def chunk_tokens(
     them until ``lrt stage release`` finds all their files online.
 
     Raises:
-        UsageError: a key is not a subband number, or two chunks map to the same id.
+        UsageError: a key is not a subband number, two chunks map to the same id, or a field
+            is NaN or infinite.
     """
+    check_finite(fields)
     docs = []
     step = fields.get("PIPELINE_STEP")
     for key, links in _items(chunks):
@@ -119,10 +161,13 @@ def create_tokens(pool: TokenPool, docs: Sequence[Mapping[str, Any]]) -> BulkRes
     """Write new tokens in bulk; existing ids are reported (and logged), never touched.
 
     Raises:
-        UsageError: some tokens could not be written (the others were; re-running retries).
+        UsageError: some ids are held by tokens of another type (reporting those as "already
+            existed" would hide that these tokens were never made), or some tokens could not
+            be written (the others were; re-running retries).
     """
     result = pool.create(docs)
     if result.existing:
+        _refuse_foreign(pool, docs, result)
         log.warning(
             "%d of %d tokens already existed and were left untouched: %s%s",
             len(result.existing),
@@ -137,6 +182,40 @@ def create_tokens(pool: TokenPool, docs: Sequence[Mapping[str, Any]]) -> BulkRes
             hint=f"{len(result.changed)} others were created; re-run to retry the rest",
         )
     return result
+
+
+def _refuse_foreign(pool: TokenPool, docs: Sequence[Mapping[str, Any]], result: BulkResult) -> None:
+    wanted = {str(doc["_id"]): doc.get("type") for doc in docs}
+    foreign = {
+        str(doc["_id"]): doc.get("type")
+        for doc in pool.docs(result.existing)
+        if doc.get("type") != wanted.get(str(doc["_id"]))
+    }
+    if foreign:
+        token_id, t_type = next(iter(foreign.items()))
+        raise UsageError(
+            f"{len(foreign)} token ids are already used by tokens of another type, e.g. "
+            f"{token_id} (type {t_type!r}); they were left untouched and not created",
+            hint=f"{len(result.changed)} others were created; use a type name (or id_append) "
+            "that differs in more than spaces or punctuation",
+        )
+
+
+def read_attachment(pool: TokenPool, token_id: str, name: str) -> bytes:
+    """The bytes of attachment ``name`` of a token.
+
+    Raises:
+        UsageError: the token does not exist, or has no such attachment (the message lists
+            the attachments it has): the server's 404 does not say which.
+    """
+    try:
+        return pool.attachment(token_id, name)
+    except DocumentNotFoundError:
+        doc = pool.get(token_id)
+    if doc is None:
+        raise UsageError(f"token {token_id!r} does not exist in database {pool.name!r}")
+    names = ", ".join(sorted(doc.get("_attachments") or {})) or "none"
+    raise UsageError(f"token {token_id!r} has no attachment {name!r}; its attachments: {names}")
 
 
 # -- resetting -------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import copy
 import enum
+import hashlib
 import math
 import re
 from typing import Any, Dict, FrozenSet, Mapping, MutableMapping
@@ -229,9 +230,19 @@ def make_token_id(t_type: str, append: str = "") -> str:
     """Token id by the GRID_LRT convention ``t_<type>_<append>``.
 
     Characters that do not belong in an id (spaces, slashes, ...) become ``_`` so an id never
-    needs URL escaping surprises.
+    needs URL escaping surprises. An id made from ASCII text is exactly GRID_LRT's (existing
+    pools hold such ids). When a non-ASCII character was replaced, ``_`` and 10 hex digits of
+    the SHA-256 of the original are appended, so that types which differ only in such letters
+    (``acc_tÿpe``, ``acc_töpe``) no longer share ids. (ASCII collisions such as ``a b`` and
+    ``a/b`` remain, as in GRID_LRT; the login node refuses to report a token of another type
+    as "already existed".)
     """
-    return _ID_UNSAFE.sub("_", f"t_{t_type}_{append}")
+    raw = f"t_{t_type}_{append}"
+    safe = _ID_UNSAFE.sub("_", raw)
+    if raw.isascii():
+        return safe
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{safe}_{digest}"
 
 
 def _copy(value: Any) -> Any:

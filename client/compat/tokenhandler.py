@@ -38,7 +38,15 @@ from grid_lrt.shared.schema import (
 
 from .. import token_archive
 from ..credentials import picas_cred
-from ..tokendocs import content_type_of, dropped_summary, read_upload, reset_mutator
+from ..tokendocs import (
+    check_finite,
+    content_type_of,
+    create_tokens,
+    dropped_summary,
+    read_attachment,
+    read_upload,
+    reset_mutator,
+)
 from ..typeviews import TypeViews
 from .viewresults import Row, ViewDefinition, ViewResults
 
@@ -169,7 +177,12 @@ class TokenHandler:
 
         ``attach`` is ``[filehandle, name]``. An existing token with the same id is left
         untouched (a warning is logged) and its id returned.
+
+        Raises:
+            UsageError: a field is NaN or infinite, the id belongs to a token of another
+                type, or the server refused the token.
         """
+        check_finite(keys or {})
         token_id = make_token_id(self.t_type, append)
         doc = new_token(self.t_type, token_id, keys)
         if attach:
@@ -177,11 +190,7 @@ class TokenHandler:
             doc["_attachments"] = {
                 name: inline_attachment(read_upload(handle), content_type_of(name))
             }
-        result = self.pool.create([doc])
-        if result.existing:
-            log.warning("token %s already exists; it was left untouched", token_id)
-        elif result.failed:
-            raise UsageError(f"could not create token {token_id}: {result.failed[token_id]}")
+        create_tokens(self.pool, [doc])  # logs an existing token; refuses one of another type
         return token_id
 
     def add_attachment(self, token: str, filehandle: Any, filename: str = "test") -> None:
@@ -196,9 +205,13 @@ class TokenHandler:
         """Save an attachment to ``savename`` (default: its name with ``/`` → ``_``).
 
         Returns the absolute path of the saved file.
+
+        Raises:
+            UsageError: no such token, or no such attachment (the message lists the others).
         """
+        data = read_attachment(self.pool, token, filename)
         target = Path(savename or filename.replace("/", "_"))
-        target.write_bytes(self.pool.attachment(token, filename))
+        target.write_bytes(data)
         return str(target.resolve())
 
     def reset_tokens(

@@ -70,3 +70,23 @@ def test_bad_token_section(tmp_path: Path, body: str, message: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read token configuration"):
         load_token_config(tmp_path / "nope.cfg")
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "shown"),
+    [
+        ("  x: .nan\n", "x", "nan"),
+        ("  big: .inf\n", "big", "inf"),
+        ("  small: -.inf\n", "small", "-inf"),
+        ("  nested: {a: [1, 2, .nan]}\n", "nested.a[2]", "nan"),
+    ],
+)
+def test_non_finite_numbers_are_refused_naming_the_field(
+    tmp_path: Path, body: str, field: str, shown: str
+) -> None:
+    path = write(tmp_path, "Token:\n  ok: 1.5\n" + body)
+    with pytest.raises(ConfigError) as info:
+        load_token_config(path)
+    message = str(info.value)
+    assert "tok.cfg, line 3" in message and repr(field) in message and shown in message
+    assert "JSON" in info.value.hint

@@ -49,7 +49,7 @@ def test_create_token_keeps_user_keys_and_never_overwrites(th: TokenHandler, cap
     assert (doc["status"], doc["output"], doc["manual_int"], doc["lock"]) == ("queued", 0, 1024, 0)
     th.create_token(keys={"manual_int": 1}, append="m")
     assert th.database[tid]["manual_int"] == 1024
-    assert "already exists" in caplog.text
+    assert "already existed and were left untouched: t_demo_m" in caplog.text
 
 
 def test_attachments_are_binary_safe(th: TokenHandler, tmp_path: Path) -> None:
