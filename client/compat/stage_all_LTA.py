@@ -3,8 +3,8 @@
 One request is one site and one observation: :meth:`SurlList.from_file
 <grid_lrt.client.staging.surllist.SurlList.from_file>` refuses a file that mixes sites or OBSIDs
 with an error naming the file and the line (split the file, e.g. ``lrt srm split``, or let
-``lrt stage submit`` send one request per site/OBSID). SURLs are sent in the site-aware gfal
-form ``srm://host:8443/srm/managerv2?SFN=/...``.
+``lrt stage submit`` send one request per site/OBSID). SURLs are sent as given: the LTA
+matches its catalogue's plain ``srm://host:8443/pnfs/...`` form.
 """
 
 from __future__ import annotations

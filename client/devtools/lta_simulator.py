@@ -1,8 +1,11 @@
 """A loopback simulator of ASTRON's LTA stager, speaking its XML-RPC API (``LtaStager.*``).
 
 Each request goes ``new`` → ``scheduled`` → ``in progress`` → ``success``, one step every
-``delay`` seconds. SURLs containing ``fail`` are never staged: a request with some of them ends
-``partial success``, one with only such SURLs ends ``failed``. As on the real LTA, a finished
+``delay`` seconds. SURLs containing ``fail`` are never staged, and neither are SURLs the real
+LTA would not find in its catalogue, which it matches in the plain ``srm://host:8443/pnfs/...``
+form (:func:`in_catalogue`: the gfal form ``.../srm/managerv2?SFN=/pnfs/...`` or another scheme
+is unknown to it). A request with some such SURLs ends ``partial success``, one with only such
+SURLs ends ``failed``. As on the real LTA, a finished
 request is forgotten ``linger`` seconds later (``getstatus`` then answers an empty string).
 
 When a request's files are staged, ``on_online(surls)`` is called (from the simulator's ticker
@@ -34,11 +37,23 @@ from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
 from grid_lrt.client.devtools.service import Service
 
-__all__ = ["LtaSimulator", "main"]
+__all__ = ["LtaSimulator", "in_catalogue", "main"]
 
 log = logging.getLogger(__name__)
 
 _STEPS = ("new", "scheduled", "in progress")
+
+
+def in_catalogue(surl: str) -> bool:
+    """True when the LTA would match ``surl``: a plain ``srm://host/...`` SURL (not the
+    ``srm/managerv2?SFN=`` form, not gsiftp or https), and not one of the simulated failures
+    (a SURL containing ``fail``)."""
+    return (
+        surl.startswith("srm://")
+        and "?SFN=" not in surl
+        and "/srm/managerv2" not in surl
+        and "fail" not in surl.lower()
+    )
 
 
 @dataclass
@@ -223,7 +238,7 @@ class LtaSimulator(Service):
                 if steps < 3:
                     req.step = steps
                     continue
-                good = [s for s in req.surls if "fail" not in s.lower()]
+                good = [s for s in req.surls if in_catalogue(s)]
                 req.online = good
                 req.final = (
                     "success"

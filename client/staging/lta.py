@@ -10,9 +10,11 @@ The credentials travel as an HTTP basic ``Authorization`` header, never inside t
 :class:`LtaConnectionError` or :class:`~.ltacreds.LtaCredentialsError` (raised ``from None``,
 with any userinfo redacted from the URL).
 
-A whole request is one ``add_getid`` call, however many SURLs it holds. SURLs of a known LTA
-site are sent in the gfal form ``srm://host:8443/srm/managerv2?SFN=/pnfs/...`` (as
-GRID_LRT's ``stage_all_LTA`` did).
+A whole request is one ``add_getid`` call, however many SURLs it holds. SURLs are sent as
+the user gave them (stripped, duplicates once): the LTA stager, the old one and today's alike,
+matches them against its catalogue's plain ``srm://host:8443/pnfs/...`` form, so rewriting
+them into the gfal form ``srm://host:8443/srm/managerv2?SFN=/pnfs/...`` would make them
+unknown to it. (The gfal2 stager, ``gfal.py``, uses its own form.)
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from grid_lrt.client.staging.ltacreds import (
     credentials_help,
     get_staging_creds,
 )
-from grid_lrt.shared import surl as surlmod
 from grid_lrt.shared.redact import redact_url
 
 __all__ = [
@@ -122,7 +123,6 @@ class LtaStager:
         user: LTA user; default from :func:`~.ltacreds.get_staging_creds`.
         password: LTA password; idem.
         timeout: Seconds to wait for the service on each call.
-        gfal_form: Send SURLs of known sites as ``srm://…/srm/managerv2?SFN=/…``.
     """
 
     name = "lta"
@@ -134,13 +134,11 @@ class LtaStager:
         user: Optional[str] = None,
         password: Optional[str] = None,
         timeout: float = 120.0,
-        gfal_form: bool = True,
     ) -> None:
         self._url_arg = url
         self._user = user
         self._password = password
         self._timeout = timeout
-        self._gfal_form = gfal_form
         self._proxy: Optional[xmlrpc.client.ServerProxy] = None
         self._lock = threading.Lock()
 
@@ -213,11 +211,6 @@ class LtaStager:
             )
         return LtaServiceError(f"LTA stager {self.url} answered HTTP {code} {msg} to {method}.")
 
-    def _send_form(self, link: str) -> str:
-        if self._gfal_form and surlmod.find_site(link) is not None:
-            return surlmod.to_gfal(link)
-        return link
-
     @staticmethod
     def _request_id(request: StageRequest | int | str) -> int:
         raw = request.request_id if isinstance(request, StageRequest) else request
@@ -242,9 +235,8 @@ class LtaStager:
         links = list(dict.fromkeys(s.strip() for s in items if s and s.strip()))
         if not links:
             raise LtaServiceError("Nothing to stage: the list of SURLs is empty.")
-        sent = [self._send_form(link) for link in links]
-        stage_id = self._call("add_getid", sent)
-        log.info("LTA stage request %s: %d SURLs", stage_id, len(sent))
+        stage_id = self._call("add_getid", links)
+        log.info("LTA stage request %s: %d SURLs", stage_id, len(links))
         return StageRequest(backend=self.name, request_id=str(stage_id), surls=links)
 
     def status(self, request: StageRequest | int | str) -> StageStatus:
@@ -263,9 +255,8 @@ class LtaStager:
         return [str(s) for s in answer or []]
 
     def online(self, request: StageRequest) -> List[str]:
-        """The SURLs of ``request`` on disk now, in the form they were submitted."""
-        back: Dict[str, str] = {self._send_form(s): s for s in request.surls}
-        return [back.get(s, s) for s in self.surls_online(request)]
+        """The SURLs of ``request`` on disk now (as they were submitted)."""
+        return self.surls_online(request)
 
     def abort(self, request: StageRequest | int | str) -> None:
         """Cancel the request."""

@@ -88,9 +88,10 @@ def test_submit_progresses_to_success(sim: LtaSimulator, stager: LtaStager) -> N
     assert [order.index(s) for s in seen] == sorted(order.index(s) for s in seen)
     assert len(seen) >= 3  # the intermediate states were seen
     assert sorted(stager.online(request)) == sorted(links)
-    # SURLs went out in the site-aware gfal form, and the hook saw them.
+    # SURLs went out as given (the LTA matches the catalogue's plain srm:// form), and the
+    # hook saw them.
     sent = stager.surls_online(request)
-    assert all("/srm/managerv2?SFN=/pnfs/" in s for s in sent)
+    assert sent == links
     assert online == [sent]
     progress = stager.progress()[request.request_id]
     assert progress["Status"] == "success"
@@ -98,6 +99,20 @@ def test_submit_progresses_to_success(sim: LtaSimulator, stager: LtaStager) -> N
     assert progress["Location"] == "sara" and progress["User id"] == "alice"
     assert stager.srm_token(request)
     assert stager.storage_info()
+
+
+def test_surls_in_the_gfal_form_are_not_in_the_catalogue(sim: LtaSimulator) -> None:
+    """The simulator matches SURLs as the LTA does: the ``srm/managerv2?SFN=`` form of a
+    catalogued file is unknown to it, so such a request never stages (issue 9, finding 15)."""
+    plain = sara(2)
+    gfal = [s.replace(":8443/pnfs/", ":8443/srm/managerv2?SFN=/pnfs/") for s in plain]
+    proxy = LtaStager(sim.url, user="alice", password=PASSWORD)
+    failed = proxy.submit(gfal)
+    assert _wait(proxy, failed)[-1] is StageStatus.FAILED
+    assert proxy.surls_online(failed) == []
+    mixed = proxy.submit([gfal[0], plain[1]])
+    assert _wait(proxy, mixed)[-1] is StageStatus.PARTIAL
+    assert proxy.surls_online(mixed) == [plain[1]]
 
 
 def test_failing_variants(stager: LtaStager) -> None:
