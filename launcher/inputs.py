@@ -8,6 +8,15 @@
                                                                               inputs_copy
             ──extract *.tar, *.tar.gz, *.tgz into Input/ (safe_extract), delete the tar──
 
+The copies run on daemon threads (:mod:`.inputs_threads`): a SIGTERM/SIGINT while they run
+(:class:`~.signals.Interrupted` in the calling thread) starts no further copy and returns at
+once, abandoning the copies under way; the run loop puts the token back to todo.
+
+Input archives are extracted with the launcher's limits (``limits``) and one
+:class:`~.unpack.LinkLedger` for the job: the links already in the job folder (``job_root``,
+by default the folder that holds ``Input/``: the sandbox's) and those of every archive are
+resolved again after each archive, so no archive can turn another's link outwards.
+
 Codes (the :class:`~grid_lrt.launcher.failure.TokenFailure` raised):
 
 * 20 ``NO_DOWNLOAD_FILE``: no ``srm.txt``, no link in it, or a line that is not a link.
@@ -17,12 +26,13 @@ Codes (the :class:`~grid_lrt.launcher.failure.TokenFailure` raised):
 * 22 ``DATA_NOT_STAGED``: files are only on tape (NEARLINE); stage them and reset the token.
 * 24 ``CHECKSUM_MISMATCH``: the copy's adler32 differs from the storage's, twice.
 * 26 ``SANDBOX_UNSAFE``: an input archive holds absolute paths, ``..`` or links leaving
-  ``Input/``. It is the one code that means "archive refused for unsafe members", and it is
-  not retryable, which is right: the same archive is refused again. (21 would retry in vain.)
+  ``Input/`` (or turning a link of the job outwards), or passes the extraction limits. It is
+  the one code that means "archive refused", and it is not retryable, which is right: the same
+  archive is refused again. (21 would retry in vain.)
 * 27 ``DATA_LOST``: the storage reports files LOST or UNAVAILABLE.
 * 96 ``FILES_INCOMPLETE``: an input archive cannot be read (truncated or corrupt): the
   documented meaning "files not downloaded fully" fits, and a new attempt may fetch it whole.
-  (An OS error while extracting, such as a full disk, is 21.)
+  (An OS error while extracting, such as a full disk, is 21, retryable.)
 
 The tape states are the words of :class:`~grid_lrt.shared.locality.Locality`. How SURLs are
 turned into transfer and tape-state URLs: :mod:`.inputs_links`.
@@ -32,15 +42,23 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, TypeVar
+from typing import Callable, List, Optional, Sequence
 
 from grid_lrt.launcher.failure import TokenFailure
 from grid_lrt.launcher.inputs_copy import STAGE_HINT, InputFetcher, human_size
 from grid_lrt.launcher.inputs_links import PROTOCOLS, InputLink, parse_links
+from grid_lrt.launcher.inputs_threads import run_parallel
 from grid_lrt.launcher.storage.base import Storage
-from grid_lrt.launcher.unpack import ArchiveError, UnsafeArchiveError, safe_extract
+from grid_lrt.launcher.unpack import (
+    DEFAULT_LIMITS,
+    ArchiveError,
+    ArchiveLimitError,
+    LinkLedger,
+    UnpackLimits,
+    UnsafeArchiveError,
+    safe_extract,
+)
 from grid_lrt.shared.errors import ErrorCode
 from grid_lrt.shared.locality import Locality
 from grid_lrt.shared.redact import redact_url
@@ -48,8 +66,6 @@ from grid_lrt.shared.redact import redact_url
 __all__ = ["ARCHIVE_SUFFIXES", "PROTOCOLS", "InputLink", "fetch_inputs", "parse_links"]
 
 log = logging.getLogger(__name__)
-
-_T = TypeVar("_T")
 
 #: Downloaded files with these name endings are extracted into ``Input/`` and deleted.
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
@@ -61,27 +77,6 @@ def _names(links: Sequence[InputLink]) -> str:
     shown = ", ".join(redact_url(link.link) for link in links[:_SHOW])
     more = len(links) - _SHOW
     return shown + (f" and {more} more" if more > 0 else "")
-
-
-def _run_all(
-    pool: ThreadPoolExecutor,
-    fetcher: InputFetcher,
-    work: Callable[[InputLink], _T],
-    links: List[InputLink],
-) -> List[_T]:
-    """Run ``work`` over ``links`` in ``pool``; on the first failure, cancel the rest, raise it."""
-    futures: List[Future[_T]] = [pool.submit(work, link) for link in links]
-    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-    failed = next((f for f in futures if f in done and f.exception() is not None), None)
-    if failed is not None:
-        fetcher.stop.set()
-        for future in futures:
-            future.cancel()
-        wait(futures)
-        exc = failed.exception()
-        if exc is not None:
-            raise exc
-    return [f.result() for f in futures]
 
 
 def _check_localities(links: List[InputLink], states: Sequence[Optional[str]]) -> None:
@@ -114,21 +109,31 @@ def _is_archive(path: Path) -> bool:
     return path.name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
-def _extract(paths: List[Path], input_dir: Path) -> List[Path]:
+def _extract(
+    paths: List[Path], input_dir: Path, job_root: Path, limits: UnpackLimits
+) -> List[Path]:
     """Extract the archives among ``paths`` into ``input_dir`` (deleting them)."""
     result: List[Path] = []
+    links = LinkLedger()
     for path in paths:
         if not _is_archive(path):
             result.append(path)
             continue
         try:
-            members = safe_extract(path, input_dir)
+            links.seed(job_root)  # once: the links the job had before its inputs
+            members = safe_extract(path, input_dir, limits=limits, links=links)
         except UnsafeArchiveError as exc:
             raise TokenFailure(
                 ErrorCode.SANDBOX_UNSAFE,
                 f"input archive {path.name} refused: {exc.message}",
                 hint="the archive holds absolute paths, '..' or links leaving Input/; "
                 "repack it with relative member names",
+            ) from exc
+        except ArchiveLimitError as exc:
+            raise TokenFailure(
+                ErrorCode.SANDBOX_UNSAFE,
+                f"input archive {path.name} refused: {exc.message}",
+                hint=exc.hint,
             ) from exc
         except ArchiveError as exc:
             raise TokenFailure(
@@ -160,6 +165,8 @@ def fetch_inputs(
     door: Optional[str] = None,
     on_status: Callable[[str], None] = lambda status: None,
     sleep: Callable[[float], None] = time.sleep,
+    limits: UnpackLimits = DEFAULT_LIMITS,
+    job_root: Optional[Path] = None,
 ) -> List[Path]:
     """Download every input listed in ``srm_text`` into ``input_dir`` and extract the tars.
 
@@ -175,6 +182,9 @@ def fetch_inputs(
         on_status: Called with ``"downloading"`` before the copies and ``"extracting"``
             before the archives are unpacked (the run loop records it in the token).
         sleep: Waits between tries (tests pass a no-op).
+        limits: How much each archive may unpack to (the launcher's ``unpack_limits``).
+        job_root: The job folder whose links are checked again after each archive
+            (default: the folder holding ``input_dir``).
 
     Returns:
         What is now in ``input_dir``, in ``srm.txt`` order: each downloaded file, or for an
@@ -183,6 +193,8 @@ def fetch_inputs(
     Raises:
         TokenFailure: With the codes listed in the module docstring. A failing file cancels
             the copies not yet started; copies under way finish their current try.
+        Interrupted: SIGTERM/SIGINT (see :class:`~.signals.StopSignals`): raised at once;
+            no copy starts after it and the copies under way are abandoned.
         UsageError: ``protocol`` is unknown.
     """
     links = parse_links(srm_text, protocol=protocol, door=door)
@@ -191,12 +203,12 @@ def fetch_inputs(
         input_dir, storage_for, attempts=attempts, backoff=backoff, sleep=sleep, total=len(links)
     )
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="input") as pool:
-        states = _run_all(pool, fetcher, fetcher.locality, links)
-        _check_localities(links, states)
-        on_status("downloading")
-        log.info("downloading %d input files, %d at once", len(links), max(1, parallel))
-        paths = _run_all(pool, fetcher, fetcher.fetch, links)
+    width = max(1, parallel)
+    states = run_parallel(fetcher.locality, links, parallel=width, stop=fetcher.stop, name="input")
+    _check_localities(links, states)
+    on_status("downloading")
+    log.info("downloading %d input files, %d at once", len(links), width)
+    paths = run_parallel(fetcher.fetch, links, parallel=width, stop=fetcher.stop, name="input")
     log.info(
         "downloaded %d input files, %s in %.1f s",
         len(paths),
@@ -205,4 +217,4 @@ def fetch_inputs(
     )
     if any(_is_archive(p) for p in paths):
         on_status("extracting")
-    return _extract(paths, input_dir)
+    return _extract(paths, input_dir, job_root or input_dir.parent, limits)
