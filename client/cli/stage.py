@@ -108,7 +108,22 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_id(text: str) -> None:
+    """An LTA request id is a whole number; anything else is a user mistake (exit 2).
+
+    Raises:
+        UsageError: ``text`` is not a whole number.
+    """
+    if not text.strip().isdigit():
+        raise UsageError(
+            f"{text!r} is not an LTA stage request id (a whole number)",
+            hint="the id `lrt stage submit` printed; past ones are in "
+            "~/.config/grid-lrt/stage-requests.jsonl",
+        )
+
+
 def cmd_status(args: argparse.Namespace) -> int:
+    _check_id(args.id)
     stager = LtaStager()
     status = stager.status(StageRequest("lta", args.id))
     detail = stager.progress().get(str(args.id), {}) if not status.finished else {}
@@ -134,6 +149,7 @@ def _bar(status: StageStatus, online: int, total: int) -> None:
 
 
 def cmd_wait(args: argparse.Namespace) -> int:
+    _check_id(args.id)
     stager = LtaStager()
     request = StageRequest("lta", args.id, surls=[])
     status = wait_until_done(

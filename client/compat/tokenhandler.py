@@ -66,6 +66,7 @@ class TokenHandler:
         dbn: Database. Default: ``PICAS_DB`` / ``database=``.
 
     Raises:
+        UsageError: ``srv`` is not a valid URL.
         CouchAuthError: wrong user or password.
         DatabaseNotFoundError: the database does not exist.
         CouchUnreachableError: the server does not answer.
@@ -83,7 +84,13 @@ class TokenHandler:
             creds = picas_cred()
             srv, uname = srv or creds.url, uname or creds.user
             pwd, dbn = pwd or creds.password, dbn or creds.database
-        database = CouchDB(srv, dbn, user=uname or None, password=pwd)
+        try:
+            database = CouchDB(srv, dbn, user=uname or None, password=pwd)
+        except ValueError as exc:  # urlsplit: "Invalid IPv6 URL", "Port out of range" ...
+            raise UsageError(
+                f"srv is not a valid server URL ({exc})",
+                hint="give it as http(s)://host:port, e.g. https://picas-lofar.grid.surfsara.nl:6984",
+            ) from None
         self.type_views = TypeViews(CouchTokenPool(database), t_type)
         self.t_type = t_type
         self.database = database
