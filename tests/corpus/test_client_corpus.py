@@ -115,6 +115,18 @@ CLI_CASES = [
         "cannot read token configuration",
     ),
     CliCase(
+        "yaml-is-a-folder",
+        ("tokens", "create", TYPE, "--srm", "{good.srm}", "--config", "{dir}"),
+        2,
+        "cannot read token configuration",
+    ),
+    CliCase(
+        "type-with-slash",
+        ("tokens", "list", "a/b", "todo"),
+        2,
+        "invalid token type 'a/b'",
+    ),
+    CliCase(
         "srm-mixed-sites",
         ("tokens", "create", TYPE, "--srm", "{mixed.srm}"),
         2,
