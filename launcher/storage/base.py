@@ -25,6 +25,7 @@ __all__ = [
     "FileOnTapeError",
     "NoSpaceError",
     "ParentMissingError",
+    "RenameUnsupportedError",
     "SourceNotFoundError",
     "Storage",
     "StorageError",
@@ -89,6 +90,11 @@ class StorageUnavailableError(StorageError):
     transient = True
 
 
+class RenameUnsupportedError(StorageError):
+    """The storage cannot rename a file (a web server without WebDAV ``MOVE``, a gfal2 plugin
+    without ``rename`` such as ``mock://``). The caller decides on a fallback."""
+
+
 class UnsupportedSchemeError(StorageError):
     """No adapter on this worker handles the URL's scheme (e.g. gsiftp:// without gfal2)."""
 
@@ -136,3 +142,24 @@ class Storage(Protocol):
 
     def makedirs(self, url: str) -> None:
         """Create the folder ``url`` and its parents (no error if it exists)."""
+
+    def rename(self, src_url: str, dst_url: str, *, overwrite: bool) -> None:
+        """Give the file ``src_url`` the name ``dst_url`` on the same storage (no data copied).
+
+        Without ``overwrite`` an existing ``dst_url`` is refused and left as it is; with it,
+        ``dst_url`` is replaced. Each adapter documents how atomic that is on its storage.
+
+        Raises:
+            SourceNotFoundError (``src_url`` does not exist), DestinationExistsError (``dst_url``
+            exists and not ``overwrite``), ParentMissingError (``dst_url``'s folder does not
+            exist), RenameUnsupportedError (this storage cannot rename),
+            DestinationNotAccessibleError, StorageUnavailableError
+        """
+
+    def remove(self, url: str) -> None:
+        """Delete the file ``url`` (not a folder).
+
+        Raises:
+            SourceNotFoundError (it does not exist), DestinationNotAccessibleError,
+            StorageUnavailableError
+        """

@@ -8,10 +8,20 @@ picks it when they are there).
 gfal2 contexts must not be shared between threads: each thread gets its own (created on
 first use and rebuilt when ``X509_CERT_DIR``/``X509_USER_PROXY`` change). A ``GError`` becomes
 an exception of :mod:`.base` by its errno (see :mod:`.common`), with the ``GError`` kept as
-``__cause__``. Some gfal2 plugins use other numbers for the same thing: the http plugin reports
-a missing parent on upload as ``EISDIR`` "HTTP 409", which is mapped to ParentMissingError.
+``__cause__``. Some gfal2 plugins use other numbers for the same thing (the http plugin reports
+a missing parent on upload as ``EISDIR`` "HTTP 409"): :mod:`.gfal_errors` knows them.
 
 The mock plugin's copy delay (5 s in Debian's ``mock_plugin.conf``) is set to 0.
+
+Renames: gfal2's ``rename`` has no overwrite flag, and its plugins replace an existing target
+silently (the file plugin calls rename(2); davix sends ``MOVE`` with ``Overwrite: T``). So
+:meth:`Gfal2Storage.rename` checks the target first without ``overwrite`` (a writer that creates
+it in between is not seen: check-then-rename) and removes it first with ``overwrite`` (the final
+name is absent for a moment). On http(s)/dav(s) the target goes to davix without
+``user:password@``: davix copies it into the ``Destination`` header, where a server takes it
+for another server (502). ``file://`` is renamed as :class:`~.local.LocalStorage` does it
+(``os.link``: atomic no-clobber). A plugin without rename (``mock://``) gives
+RenameUnsupportedError.
 """
 
 from __future__ import annotations
@@ -21,24 +31,30 @@ import errno
 import logging
 import math
 import os
-import re
 import stat
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Optional, Tuple, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from grid_lrt.launcher.checksums import normalize_checksum
 from grid_lrt.launcher.storage.base import (
     DestinationExistsError,
-    FileOnTapeError,
-    ParentMissingError,
     SourceNotFoundError,
     StorageError,
 )
 from grid_lrt.launcher.storage.common import error_for_errno, local_path, scheme_of
-from grid_lrt.launcher.storage.local import AtomicFile
+from grid_lrt.launcher.storage.gfal_errors import (
+    NO_TAPE_API,
+    UNSUPPORTED,
+    errno_of,
+    gfal_error,
+    rename_error,
+)
+from grid_lrt.launcher.storage.local import AtomicFile, rename_path
 from grid_lrt.shared.locality import read_user_status
-from grid_lrt.shared.redact import redact, redact_url
+from grid_lrt.shared.redact import redact_url
 
 __all__ = ["Gfal2Storage", "gfal_url"]
 
@@ -46,21 +62,15 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: "This storage cannot do that" (no checksum, no xattr, no tape).
-_UNSUPPORTED = frozenset(
-    {
-        errno.ENODATA,
-        errno.ENOSYS,
-        errno.EOPNOTSUPP,
-        errno.ENOTSUP,
-        errno.EPROTONOSUPPORT,
-        getattr(errno, "ENOATTR", errno.ENODATA),
-    }
-)
-_ON_TAPE = re.compile(r"NEARLINE|not (yet )?online|is on tape|SRM_FILE_UNAVAILABLE", re.IGNORECASE)
-_NO_TAPE_API = re.compile(r"Tape REST API", re.IGNORECASE)
-_HTTP_409 = re.compile(r"\b409\b")
 _TRUST_ENV = ("X509_CERT_DIR", "X509_USER_PROXY")
+_DAV_SCHEMES = frozenset({"http", "https", "dav", "davs"})
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` without ``user:password@`` (the rest unchanged)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def _file_url(path: Path) -> str:
@@ -143,21 +153,7 @@ class Gfal2Storage:
         try:
             return fn(self._context())
         except gerror as exc:
-            raise self._error(exc, url, what, writing=writing) from exc
-
-    @staticmethod
-    def _error(exc: Any, url: str, what: str, *, writing: bool) -> StorageError:
-        code = int(getattr(exc, "code", 0) or 0)
-        message = redact(str(getattr(exc, "message", "") or exc))
-        text = f"{what} {redact_url(url)}: {message} (errno {code})"
-        safe = redact_url(url)
-        if not writing and _ON_TAPE.search(message):
-            return FileOnTapeError(text, url=safe, hint="stage the file first (lrt stage submit)")
-        if writing and code == errno.EISDIR and _HTTP_409.search(message):
-            return ParentMissingError(
-                text, url=safe, hint="create the destination folder first (Storage.makedirs)"
-            )
-        return error_for_errno(code, text, url, writing=writing)
+            raise gfal_error(exc, url, what, writing=writing) from exc
 
     # ---- the Storage contract ------------------------------------------------------------------
 
@@ -268,7 +264,7 @@ class Gfal2Storage:
                 writing=False,
             )
         except StorageError as exc:
-            if _errno_of(exc) in _UNSUPPORTED:
+            if errno_of(exc) in UNSUPPORTED:
                 return None
             raise
         text = normalize_checksum(str(value or ""), algo)
@@ -298,8 +294,8 @@ class Gfal2Storage:
             )
         except StorageError as exc:
             text = str(getattr(exc.__cause__, "message", "") or "")
-            code = _errno_of(exc)
-            if code in _UNSUPPORTED or (code == errno.EINVAL and _NO_TAPE_API.search(text)):
+            code = errno_of(exc)
+            if code in UNSUPPORTED or (code == errno.EINVAL and NO_TAPE_API.search(text)):
                 return None
             raise
         return status.value.upper() or None
@@ -324,7 +320,63 @@ class Gfal2Storage:
                 url=redact_url(url),
             )
 
+    def rename(self, src_url: str, dst_url: str, *, overwrite: bool) -> None:
+        """gfal2 ``rename`` of ``src_url`` to ``dst_url`` (see the module docstring for how an
+        existing target is refused or replaced on each storage).
 
-def _errno_of(exc: BaseException) -> int:
-    """The errno of the GError behind a StorageError (0 when unknown)."""
-    return int(getattr(exc.__cause__, "code", 0) or 0)
+        Raises:
+            SourceNotFoundError: ``src_url`` does not exist.
+            DestinationExistsError: ``dst_url`` exists and ``overwrite`` is False.
+            ParentMissingError: ``dst_url``'s folder does not exist.
+            RenameUnsupportedError: The plugin cannot rename (``mock://``: EPROTONOSUPPORT).
+            DestinationNotAccessibleError: EACCES/EPERM.
+            StorageUnavailableError: Any other failure.
+            StorageError: With ``overwrite``, a folder is at ``dst_url`` (it is not removed).
+        """
+        if scheme_of(src_url) == "file" and scheme_of(dst_url) == "file":
+            src_path, dst_path = local_path(src_url), local_path(dst_url)
+            rename_path(src_path, dst_path, overwrite=overwrite, src_url=src_url, dst_url=dst_url)
+            return
+        src, dst = gfal_url(src_url), gfal_url(dst_url)
+        if scheme_of(dst) in _DAV_SCHEMES:
+            dst = _without_userinfo(dst)  # davix sends it as the Destination header
+        if overwrite:
+            self._stat(src_url)  # a missing source must not cost the target
+            self._remove_target(dst_url)
+        elif self.exists(dst_url):
+            raise DestinationExistsError(
+                f"cannot rename to {redact_url(dst_url)}: it exists and overwrite is not set",
+                url=redact_url(dst_url),
+                hint="remove it, or rename with overwrite=True",
+            )
+        try:
+            self._call(lambda ctx: ctx.rename(src, dst), src_url, "cannot rename", writing=True)
+        except StorageError as exc:
+            exists = partial(self.exists, src_url)
+            raise rename_error(exc, src_url, dst_url, source_exists=exists) from exc.__cause__
+
+    def _remove_target(self, url: str) -> None:
+        """Remove the file ``url`` before a rename over it (nothing when it is absent)."""
+        try:
+            info = self._stat(url)
+        except SourceNotFoundError:
+            return
+        if stat.S_ISDIR(int(info.st_mode)):
+            raise StorageError(
+                f"cannot rename to {redact_url(url)}: a folder is in the way (it is not removed)",
+                url=redact_url(url),
+            )
+        with contextlib.suppress(SourceNotFoundError):
+            self.remove(url)
+
+    def remove(self, url: str) -> None:
+        """gfal2 ``unlink`` of the file ``url`` (on WebDAV a ``DELETE``, which would take a
+        collection with all it holds: callers pass file names only).
+
+        Raises:
+            SourceNotFoundError: ENOENT.
+            DestinationNotAccessibleError: EACCES/EPERM.
+            StorageUnavailableError: Any other failure (a folder on file://: EISDIR).
+        """
+        target = gfal_url(url)
+        self._call(lambda ctx: ctx.unlink(target), url, "cannot remove", writing=False)

@@ -5,12 +5,15 @@ For workers without gfal2. What it speaks:
 * ``GET`` (streamed to a temporary file, then renamed: no partial file on failure),
 * ``PUT`` (WebDAV upload; ``HEAD`` first and ``If-None-Match: *`` when not overwriting),
 * ``MKCOL`` per missing level for :meth:`HttpStorage.makedirs`,
+* ``MOVE`` with ``Destination`` and ``Overwrite: T|F`` (RFC 4918) for
+  :meth:`HttpStorage.rename`, atomic on the server; ``DELETE`` for :meth:`HttpStorage.remove`,
 * ``HEAD`` + ``Want-Digest: adler32`` (RFC 3230) for checksums, as dCache and gfal2 do.
 
 Status codes become the exceptions of :mod:`.base`: 404 on a read → SourceNotFoundError,
 409 (or 404) on PUT/MKCOL → ParentMissingError, 401/403 → DestinationNotAccessibleError,
-507 → NoSpaceError, 412 or an existing target → DestinationExistsError; connection errors,
-time-outs and 500/502/503/504 are retried a few times, then StorageUnavailableError.
+507 → NoSpaceError, 412 or an existing target → DestinationExistsError, 405/501 on MOVE (a
+server without WebDAV) → RenameUnsupportedError; connection errors, time-outs and
+500/502/503/504 are retried a few times, then StorageUnavailableError.
 
 Sending a request, status codes and retries live in :mod:`.httpclient`; trust (always
 verified; ``X509_CERT_DIR``, ``REQUESTS_CA_BUNDLE``, ``X509_USER_PROXY``) and the ``Digest``
@@ -20,6 +23,7 @@ but never shown in messages.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Optional
@@ -30,7 +34,9 @@ import requests
 from grid_lrt.launcher.storage.base import (
     DestinationExistsError,
     ParentMissingError,
+    RenameUnsupportedError,
     SourceNotFoundError,
+    StorageError,
     StorageUnavailableError,
 )
 from grid_lrt.launcher.storage.common import error_for_errno
@@ -42,6 +48,17 @@ from grid_lrt.shared.redact import redact, redact_url
 __all__ = ["HttpStorage", "http_url"]
 
 _CHUNK = 1 << 20
+#: ``<D:collection/>`` in a PROPFIND answer (not the word in a file name of an href).
+_COLLECTION = re.compile(rb"<(?:[\w.-]+:)?collection\b")
+#: MOVE answers of a server that has no WebDAV (Method Not Allowed, Not Implemented).
+_NO_MOVE = frozenset({405, 501})
+
+
+def _destination(url: str) -> str:
+    """The ``Destination`` header for ``url``: http(s), without ``user:password@``."""
+    parts = urlsplit(http_url(url))
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
 
 
 class HttpStorage:
@@ -258,6 +275,78 @@ class HttpStorage:
                 url=redact_url(url),
             )
 
+    def rename(self, src_url: str, dst_url: str, *, overwrite: bool) -> None:
+        """WebDAV ``MOVE`` of ``src_url`` to ``dst_url`` (``Overwrite: T`` or ``F``).
+
+        The server moves the file in one step, so another writer cannot slip in between.
+        A retried MOVE whose first try went through answers 404: the caller may check
+        whether ``dst_url`` holds the file. With ``overwrite``, a collection at ``dst_url`` is
+        refused first (one ``PROPFIND``): WebDAV would delete it with all it holds.
+
+        Raises:
+            SourceNotFoundError: HTTP 404.
+            DestinationExistsError: HTTP 412 (``dst_url`` exists and not ``overwrite``).
+            ParentMissingError: HTTP 409 (``dst_url``'s folder does not exist).
+            RenameUnsupportedError: HTTP 405/501 (no WebDAV on this server).
+            DestinationNotAccessibleError: HTTP 401/403.
+            StorageUnavailableError: Connection trouble, time-out, other statuses.
+            StorageError: With ``overwrite``, a collection (folder) is at ``dst_url``.
+        """
+        headers = {"Destination": _destination(dst_url), "Overwrite": "T" if overwrite else "F"}
+        what = f"MOVE {redact_url(src_url)} to {redact_url(dst_url)}"
+        if overwrite and self._holds_collection(dst_url):
+            raise StorageError(
+                f"{what}: a folder is in the way (it is not replaced)", url=redact_url(dst_url)
+            )
+
+        def once() -> None:
+            response = self._http.send("MOVE", src_url, headers=headers, allow_redirects=False)
+            status = response.status_code
+            if response.ok:
+                response.close()
+                return
+            if status == 409:
+                response.close()
+                raise ParentMissingError(
+                    f"{what}: HTTP 409 (the destination folder does not exist)",
+                    url=redact_url(dst_url),
+                    hint="create the destination folder first (Storage.makedirs)",
+                )
+            if status in _NO_MOVE:
+                response.close()
+                raise RenameUnsupportedError(
+                    f"{what}: HTTP {status}: the server does not rename (no WebDAV MOVE)",
+                    url=redact_url(src_url),
+                )
+            if status == 412:
+                response.close()
+                raise DestinationExistsError(
+                    f"{what}: HTTP 412: {redact_url(dst_url)} exists and overwrite is not set",
+                    url=redact_url(dst_url),
+                    hint="remove it, or rename with overwrite=True",
+                )
+            raise self._http.error(response, "MOVE", src_url, writing=False)
+
+        self._http.with_retries(once, what)
+
+    def remove(self, url: str) -> None:
+        """``DELETE`` the file ``url`` (WebDAV deletes a collection with all it holds: callers
+        pass file names only).
+
+        Raises:
+            SourceNotFoundError: HTTP 404.
+            DestinationNotAccessibleError: HTTP 401/403.
+            StorageUnavailableError: Connection trouble or another failure.
+        """
+
+        def once() -> None:
+            response = self._http.send("DELETE", url, allow_redirects=False)
+            if not response.ok:
+                raise self._http.error(response, "DELETE", url, writing=False)
+            response.close()
+
+        self._http.with_retries(once, f"DELETE {redact_url(url)}")
+
     def _mkcol(self, url: str) -> int:
         """MKCOL one level; returns 201 (created), 405 (exists) or 409 (parent missing).
 
@@ -276,6 +365,13 @@ class HttpStorage:
 
         return self._http.with_retries(once, f"MKCOL {redact_url(url)}")
 
+    def _holds_collection(self, url: str) -> bool:
+        """True when a PROPFIND shows a collection at ``url`` (False when it cannot tell)."""
+        response = self._http.send("PROPFIND", url, headers={"Depth": "0"}, allow_redirects=True)
+        body = response.content
+        response.close()
+        return response.status_code == 207 and _COLLECTION.search(body) is not None
+
     def _is_collection(self, url: str) -> bool:
         """True unless a PROPFIND shows ``url`` is a plain file."""
         response = self._http.send(
@@ -284,5 +380,5 @@ class HttpStorage:
         body = response.content
         response.close()
         if response.status_code == 207:
-            return b"collection" in body
+            return _COLLECTION.search(body) is not None
         return response.status_code != 404

@@ -4,6 +4,10 @@ Copies are atomic: the data goes to a hidden temporary file in the target's fold
 then renamed over the target (``os.replace``), so a failed copy never leaves a partial file.
 An upload without ``overwrite`` publishes the file with ``os.link``, which fails if the target
 appeared in the meantime, so two workers never overwrite each other's result.
+:meth:`LocalStorage.rename` works the same way: ``os.replace`` with ``overwrite``, else
+``os.link`` and ``unlink`` of the old name (atomic no-clobber). Where the file system has no
+hard links (some network and FUSE mounts) it falls back to check-then-rename, which another
+writer can race.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from grid_lrt.launcher.storage.base import (
 from grid_lrt.launcher.storage.common import error_for_errno, local_path
 from grid_lrt.shared.redact import redact_url
 
-__all__ = ["AtomicFile", "LocalStorage"]
+__all__ = ["AtomicFile", "LocalStorage", "rename_path"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,57 @@ _NO_LINK = {errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTS
 def _error(exc: OSError, what: str, url: str, *, writing: bool) -> StorageError:
     reason = exc.strerror or str(exc)
     return error_for_errno(exc.errno or 0, f"{what}: {reason}", url, writing=writing)
+
+
+def _link_or_refuse(src: Path, dst: Path) -> None:
+    """Publish ``src`` as ``dst`` unless ``dst`` exists (os.link; check-then-rename without
+    hard links). ``src`` is gone afterwards.
+
+    Raises:
+        FileExistsError: ``dst`` exists.
+        OSError: Any other failure of link, rename or unlink.
+    """
+    try:
+        os.link(src, dst)
+    except OSError as exc:
+        if exc.errno not in _NO_LINK:
+            raise
+        if dst.exists() or dst.is_symlink():
+            raise FileExistsError(errno.EEXIST, "File exists", str(dst)) from exc
+        src.replace(dst)
+    else:
+        src.unlink()
+
+
+def rename_path(src: Path, dst: Path, *, overwrite: bool, src_url: str, dst_url: str) -> None:
+    """Rename the local file ``src`` to ``dst``: replacing it, or refusing an existing one.
+
+    ``src_url``/``dst_url`` name the two in the exceptions (they are redacted there).
+
+    Raises:
+        SourceNotFoundError: ``src`` does not exist (or is a folder).
+        DestinationExistsError: ``dst`` exists and ``overwrite`` is False.
+        ParentMissingError: ``dst``'s folder does not exist.
+        DestinationNotAccessibleError: Permission denied.
+        StorageUnavailableError: Any other failure (``dst`` is a folder: EISDIR).
+    """
+    if not src.is_file():
+        raise SourceNotFoundError(f"cannot rename {src}: no such file", url=redact_url(src_url))
+    try:
+        if overwrite:
+            src.replace(dst)
+        else:
+            _link_or_refuse(src, dst)
+    except FileExistsError as exc:
+        raise DestinationExistsError(
+            f"cannot rename {src.name} to {dst}: it exists and overwrite is not set",
+            url=redact_url(dst_url),
+            hint="remove it, or rename with overwrite=True",
+        ) from exc
+    except OSError as exc:
+        if not src.exists():
+            raise _error(exc, f"cannot rename {src}", src_url, writing=False) from exc
+        raise _error(exc, f"cannot rename {src.name} to {dst}", dst_url, writing=True) from exc
 
 
 class AtomicFile:
@@ -73,16 +128,7 @@ class AtomicFile:
         if overwrite:
             self.tmp.replace(self.dest)
         else:
-            try:
-                os.link(self.tmp, self.dest)
-            except OSError as exc:
-                if exc.errno not in _NO_LINK:
-                    raise
-                if self.dest.exists() or self.dest.is_symlink():
-                    raise FileExistsError(errno.EEXIST, "File exists", str(self.dest)) from exc
-                self.tmp.replace(self.dest)
-            else:
-                self.tmp.unlink()
+            _link_or_refuse(self.tmp, self.dest)
         self.tmp = None
 
     def __exit__(self, *exc_info: object) -> None:
@@ -225,3 +271,36 @@ class LocalStorage:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise _error(exc, f"cannot create folder {path}", url, writing=True) from exc
+
+    def rename(self, src_url: str, dst_url: str, *, overwrite: bool) -> None:
+        """Rename the file ``src_url`` to ``dst_url``, atomically (see the module docstring).
+
+        Raises:
+            SourceNotFoundError: ``src_url`` does not exist (or is a folder).
+            DestinationExistsError: ``dst_url`` exists and ``overwrite`` is False.
+            ParentMissingError: ``dst_url``'s folder does not exist.
+            DestinationNotAccessibleError: Permission denied.
+            StorageUnavailableError: Any other failure (a folder at ``dst_url``: EISDIR;
+                the two on different file systems: EXDEV).
+        """
+        rename_path(
+            local_path(src_url),
+            local_path(dst_url),
+            overwrite=overwrite,
+            src_url=src_url,
+            dst_url=dst_url,
+        )
+
+    def remove(self, url: str) -> None:
+        """Delete the file ``url``.
+
+        Raises:
+            SourceNotFoundError: ``url`` does not exist.
+            DestinationNotAccessibleError: Permission denied.
+            StorageUnavailableError: Any other failure (a folder: EISDIR).
+        """
+        path = local_path(url)
+        try:
+            path.unlink()
+        except OSError as exc:
+            raise _error(exc, f"cannot remove {path}", url, writing=False) from exc

@@ -27,6 +27,7 @@ from grid_lrt.launcher.storage import (
     ParentMissingError,
     SourceNotFoundError,
     Storage,
+    StorageError,
     StorageUnavailableError,
 )
 from grid_lrt.launcher.storage.gfal import Gfal2Storage
@@ -196,6 +197,71 @@ def test_makedirs_then_upload(site: Site, local: Path) -> None:
     _put(site, "a/file", b"x")
     with pytest.raises(DestinationExistsError):
         site.storage.makedirs(site.url("a/file"))
+
+
+def test_rename_to_a_new_name(site: Site) -> None:
+    src = _put(site, "out/res.tar.lrt-a1.part")
+    site.storage.rename(src, site.url("out/res.tar"), overwrite=False)
+    assert site.path("out/res.tar").read_bytes() == DATA
+    assert not site.path("out/res.tar.lrt-a1.part").exists()
+
+
+def test_rename_refuses_an_existing_name_without_overwrite(site: Site) -> None:
+    src = _put(site, "out/res.tar.lrt-a2.part", b"new")
+    dst = _put(site, "out/res.tar", b"someone else's")
+    with pytest.raises(DestinationExistsError):
+        site.storage.rename(src, dst, overwrite=False)
+    assert site.path("out/res.tar").read_bytes() == b"someone else's"
+    assert site.path("out/res.tar.lrt-a2.part").read_bytes() == b"new"
+
+
+def test_rename_with_overwrite_replaces(site: Site) -> None:
+    src = _put(site, "out/res.tar.lrt-a2.part", b"new")
+    dst = _put(site, "out/res.tar", b"an earlier attempt's")
+    site.storage.rename(src, dst, overwrite=True)
+    assert site.path("out/res.tar").read_bytes() == b"new"
+    assert not site.path("out/res.tar.lrt-a2.part").exists()
+
+
+def test_rename_of_a_missing_source(site: Site) -> None:
+    site.path("out").mkdir()
+    with pytest.raises(SourceNotFoundError):
+        site.storage.rename(site.url("out/gone.part"), site.url("out/new"), overwrite=False)
+    assert not site.path("out/new").exists()
+    dst = _put(site, "out/res.tar", b"kept")
+    with pytest.raises(SourceNotFoundError):
+        site.storage.rename(site.url("out/gone.part"), dst, overwrite=True)
+    assert site.path("out/res.tar").read_bytes() == b"kept"  # not removed for nothing
+
+
+def test_rename_into_a_missing_folder(site: Site) -> None:
+    src = _put(site, "out/res.tar.lrt-a1.part", b"x")
+    with pytest.raises(ParentMissingError):
+        site.storage.rename(src, site.url("no/such/res.tar"), overwrite=False)
+    assert site.path("out/res.tar.lrt-a1.part").read_bytes() == b"x"
+
+
+def test_rename_never_replaces_a_folder(site: Site) -> None:
+    src = _put(site, "out/res.tar.lrt-a1.part", b"x")
+    _put(site, "out/res.tar/inside", b"a folder's content")
+    with pytest.raises(StorageError):
+        site.storage.rename(src, site.url("out/res.tar"), overwrite=True)
+    assert site.path("out/res.tar/inside").read_bytes() == b"a folder's content"
+
+
+def test_rename_names_with_spaces_and_escapes(site: Site) -> None:
+    _put(site, "with space #1.txt.lrt-a1.part", b"spaced")
+    part = quote("with space #1.txt.lrt-a1.part")
+    site.storage.rename(site.url(part), site.url(quote("with space #1.txt")), overwrite=False)
+    assert site.path("with space #1.txt").read_bytes() == b"spaced"
+
+
+def test_remove(site: Site) -> None:
+    url = _put(site, "out/res.tar.lrt-a1.part")
+    site.storage.remove(url)
+    assert not site.path("out/res.tar.lrt-a1.part").exists()
+    with pytest.raises(SourceNotFoundError):
+        site.storage.remove(url)
 
 
 def test_checksum_matches_local_adler32(site: Site, local: Path) -> None:

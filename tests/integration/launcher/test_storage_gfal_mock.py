@@ -18,6 +18,7 @@ from grid_lrt.launcher.storage import (
     DestinationNotAccessibleError,
     NoSpaceError,
     ParentMissingError,
+    RenameUnsupportedError,
     SourceNotFoundError,
     StorageUnavailableError,
 )
@@ -122,3 +123,14 @@ def test_gfal2_file_checksum_unsupported_is_none(gfal: Gfal2Storage, tmp_path: P
 def test_gfal2_makedirs_on_mock_fails_cleanly(gfal: Gfal2Storage) -> None:
     with pytest.raises(StorageUnavailableError, match="mock://h/dir"):
         gfal.makedirs("mock://h/dir")
+
+
+def test_mock_cannot_rename(gfal: Gfal2Storage) -> None:
+    # The mock plugin has no rename (EPROTONOSUPPORT): the upload falls back to its best effort.
+    with pytest.raises(RenameUnsupportedError) as info:
+        gfal.rename("mock://h/out/a.lrt-a1.part?size=10", "mock://h/out/a?errno=2", overwrite=False)
+    assert "mock://h/out/a.lrt-a1.part" in info.value.url
+    with pytest.raises(RenameUnsupportedError):
+        gfal.rename("mock://h/out/a.lrt-a1.part?size=10", "mock://h/out/a?size=10", overwrite=True)
+    with pytest.raises(DestinationExistsError):  # mock files always exist
+        gfal.rename("mock://h/out/a.lrt-a1.part?size=10", "mock://h/out/a?size=10", overwrite=False)

@@ -22,6 +22,8 @@ from grid_lrt.launcher.storage import (
     DestinationNotAccessibleError,
     NoSpaceError,
     ParentMissingError,
+    RenameUnsupportedError,
+    SourceNotFoundError,
     StorageError,
     StorageUnavailableError,
 )
@@ -89,6 +91,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
+    def do_MOVE(self) -> None:
+        """Scripted answers only; otherwise 501, as a web server without WebDAV answers."""
+        headers = {name: self.headers.get(name, "") for name in ("Destination", "Overwrite")}
+        self.server.moves.append((self.path, headers))
+        self.server.seen.append((self.command, self.path))
+        if not self._scripted():
+            self.send_error(501)
+
+    def do_DELETE(self) -> None:
+        self.server.seen.append((self.command, self.path))
+        if self._scripted():
+            return
+        if self.server.files.pop(self.path, None) is None:
+            self.send_error(404)
+            return
+        self.send_response(204)
+        self.end_headers()
+
 
 class _WebServer(http.server.ThreadingHTTPServer):
     """A loopback HTTP server: ``files`` by path, ``script`` of answers, ``seen`` requests."""
@@ -98,6 +118,7 @@ class _WebServer(http.server.ThreadingHTTPServer):
         self.files: Dict[str, bytes] = {}
         self.script: Dict[str, List[str]] = {}
         self.seen: List[Tuple[str, str]] = []
+        self.moves: List[Tuple[str, Dict[str, str]]] = []
 
 
 @pytest.fixture
@@ -180,6 +201,65 @@ def test_http_put_status_codes(
     assert type(info.value) is error or status == "400"
     assert status in info.value.message
     assert "/out.bin" not in server.files
+
+
+def test_http_server_without_move_cannot_rename(web: Tuple[str, _WebServer]) -> None:
+    base, server = web
+    server.files["/a.part"] = b"x"
+    storage = HttpStorage(retries=0)
+    with pytest.raises(RenameUnsupportedError, match="501"):
+        storage.rename(base + "/a.part", base + "/a", overwrite=False)
+    server.script["/a.part"] = ["405"]
+    with pytest.raises(RenameUnsupportedError, match="405"):
+        storage.rename(base + "/a.part", base + "/a", overwrite=False)
+    assert server.files == {"/a.part": b"x"}
+
+
+def test_http_move_headers_carry_no_credentials(web: Tuple[str, _WebServer]) -> None:
+    base, server = web
+    host = base.split("//", 1)[1]
+    server.script["/a.part"] = ["503", "201", "204"]
+    storage = HttpStorage(retries=1, backoff=0.01)
+    storage.rename(
+        f"dav://alice:s3cret@{host}/a.part", f"dav://alice:s3cret@{host}/a", overwrite=False
+    )
+    storage.rename(base + "/a.part", base + "/b", overwrite=True)
+    assert server.moves == [
+        ("/a.part", {"Destination": f"http://{host}/a", "Overwrite": "F"}),  # the 503
+        ("/a.part", {"Destination": f"http://{host}/a", "Overwrite": "F"}),
+        ("/a.part", {"Destination": f"http://{host}/b", "Overwrite": "T"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        ("412", DestinationExistsError),
+        ("409", ParentMissingError),
+        ("404", SourceNotFoundError),
+        ("403", DestinationNotAccessibleError),
+        ("400", StorageUnavailableError),
+    ],
+)
+def test_http_move_status_codes(
+    web: Tuple[str, _WebServer], status: str, error: Type[StorageError]
+) -> None:
+    base, server = web
+    server.script["/a.part"] = [status]
+    with pytest.raises(error) as info:
+        HttpStorage(retries=0).rename(base + "/a.part", base + "/a", overwrite=False)
+    assert type(info.value) is error
+    assert status in info.value.message
+
+
+def test_http_remove(web: Tuple[str, _WebServer]) -> None:
+    base, server = web
+    server.files["/a.part"] = b"x"
+    storage = HttpStorage(retries=0)
+    storage.remove(base + "/a.part")
+    assert server.files == {}
+    with pytest.raises(SourceNotFoundError):
+        storage.remove(base + "/a.part")
 
 
 def test_http_connection_refused_is_retried_then_unavailable(tmp_path: Path) -> None:

@@ -164,6 +164,21 @@ def test_atomic_file_never_overwrites_a_file_that_appeared(tmp_path: Path) -> No
     assert _leftovers(tmp_path) == []
 
 
+def test_rename_plain_paths_and_folders(store: LocalStorage, tmp_path: Path) -> None:
+    (tmp_path / "a.part").write_text("mine")
+    store.rename(str(tmp_path / "a.part"), str(tmp_path / "a"), overwrite=False)  # plain paths
+    assert (tmp_path / "a").read_text() == "mine"
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(SourceNotFoundError):  # a folder is not a file to rename
+        store.rename((tmp_path / "folder").as_uri(), (tmp_path / "b").as_uri(), overwrite=False)
+    with pytest.raises(DestinationExistsError):  # nor replaced without overwrite
+        store.rename((tmp_path / "a").as_uri(), (tmp_path / "folder").as_uri(), overwrite=False)
+    assert (tmp_path / "a").read_text() == "mine"
+    with pytest.raises(StorageError):
+        store.remove((tmp_path / "folder").as_uri())
+    assert (tmp_path / "folder").is_dir()
+
+
 def test_size_exists_checksum_locality(store: LocalStorage, tmp_path: Path) -> None:
     data = b"lofar" * 1000
     path = tmp_path / "f.dat"
