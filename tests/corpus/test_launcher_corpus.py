@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
-import requests
 
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import ErrorCode
@@ -38,10 +37,9 @@ from grid_lrt.shared.schema import inline_attachment, new_token
 from tests.support.couchdb import CouchServer
 from tests.support.helpers import couch
 from tests.support.launcher_kit import launcher_env, run_launcher
+from tests.support.secret_user import SECRET, USER, secret_admin
 
 TYPE = "corpus_w"
-USER = "lrt_corpus"
-SECRET = "c0rpus$pa@ss:w%41rd"  # must never show: not in a token, a message or a log
 NEEDS_WIRING = (
     "needs runner.py to pass the launcher's settings on (token_commands=, limits=): "
     "remove this mark once it does"
@@ -328,7 +326,7 @@ ENV_CASES = [
         "wrong-password",
         {"PICAS_USR_PWD": SECRET + "x"},
         1,
-        "refused the login of user 'lrt_corpus'",
+        f"refused the login of user {USER!r}",
     ),
     EnvCase(
         "bad-size",
@@ -348,21 +346,11 @@ ENV_CASES = [
 # -- fixtures ---------------------------------------------------------------------------------
 
 
-def _admins_url(server: CouchServer) -> str:
-    """Where the server keeps its admins: CouchDB 3's node config, or pouchdb-server's."""
-    node = requests.get(f"{server.url}/_node/_local/_config", auth=server.auth, timeout=10)
-    base = f"{server.url}/_node/_local/_config" if node.ok else f"{server.url}/_config"
-    return f"{base}/admins/{USER}"
-
-
 @pytest.fixture(scope="module")
 def corpus_user(couchdb_server: CouchServer) -> Iterator[str]:
     """A server admin whose password holds ``$@%:``, for the launcher to log in with."""
-    url = _admins_url(couchdb_server)
-    answer = requests.put(url, data=json.dumps(SECRET), auth=couchdb_server.auth, timeout=10)
-    assert answer.ok, answer.text
-    yield USER
-    requests.delete(url, auth=couchdb_server.auth, timeout=10)
+    with secret_admin(couchdb_server) as user:
+        yield user
 
 
 class _WebPage(http.server.BaseHTTPRequestHandler):
