@@ -111,6 +111,18 @@ def free_loopback_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _bindable(port: int) -> bool:
+    """True when nothing listens on ``port`` of 127.0.0.1 (connections of a server that has
+    stopped, in TIME_WAIT, do not count: pouchdb-server binds with SO_REUSEADDR too)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True
+
+
 def welcome_document(url: str, timeout: float = 2.0) -> Optional[Dict[str, Any]]:
     """GET ``url/`` and return the welcome JSON, or None if the server doesn't answer (yet).
 
@@ -137,6 +149,7 @@ def local_server(
     user: str = "admin",
     password: Optional[str] = None,
     data_dir: Optional[Path] = None,
+    port: Optional[int] = None,
     node: Optional[str] = None,
     entry: Optional[Path] = None,
     timeout: float = START_TIMEOUT,
@@ -144,7 +157,7 @@ def local_server(
     die_with_parent: bool = False,
     stop_at_exit: bool = False,
 ) -> Iterator[LocalServer]:
-    """Start pouchdb-server on a free loopback port with one admin; stop it on exit.
+    """Start pouchdb-server on a loopback port with one admin; stop it on exit.
 
     - ``workdir``: its working folder (config.json, log.txt, server.out); it must be empty or
       new, because pouchdb-server would reuse the admins of an old config.json. Default: a fresh
@@ -153,10 +166,13 @@ def local_server(
       ``config.json`` (never in argv, logs or messages; the server hashes it at start-up).
     - ``data_dir``: keep the databases in this folder (created if needed, reused if not empty)
       instead of in memory.
+    - ``port``: listen on this loopback port instead of a free one, so that a server stopped
+      and started again (same ``data_dir``, a new ``workdir``) keeps its URL; every attempt
+      uses it.
     - ``node``, ``entry``: Node.js and the pouchdb-server entry point; default
       :func:`find_node` and :func:`find_pouchdb_server`.
-    - ``attempts``: starts with a new port when the server exits before answering (a port taken
-      between picking and binding makes it exit).
+    - ``attempts``: starts again, with a new port unless ``port`` is given, when the server
+      exits before answering (a port taken between picking and binding makes it exit).
     - ``die_with_parent`` (Linux): the kernel SIGTERMs the server when the thread that started
       it dies, even by SIGKILL. Uses ``preexec_fn``: start it from the main thread.
     - ``stop_at_exit``: stop the server at interpreter exit if this context is never left.
@@ -183,10 +199,16 @@ def local_server(
             storage = ["-d", str(data_dir.resolve())]
         failures: List[str] = []
         for _attempt in range(max(1, attempts)):
-            port = free_loopback_port()
-            url = f"http://{LOOPBACK}:{port}"
+            listen = port if port is not None else free_loopback_port()
+            if port is not None and not _bindable(port):
+                # Another server there would answer for ours; say so rather than yield it.
+                raise LocalServerError(
+                    f"port {port} on {LOOPBACK} is in use",
+                    hint="stop what listens there (an earlier server?) or give another port",
+                )
+            url = f"http://{LOOPBACK}:{listen}"
             command = [node, "--unhandled-rejections=warn", str(entry), *storage,
-                       "-p", str(port), "-o", LOOPBACK, "-n"]  # fmt: skip
+                       "-p", str(listen), "-o", LOOPBACK, "-n"]  # fmt: skip
             proc = _spawn(command, workdir, die_with_parent)
             stopper = functools.partial(_stop, proc, 1.0)
             if stop_at_exit:

@@ -178,6 +178,27 @@ def test_a_data_dir_keeps_the_databases(entry: Path, tmp_path: Path) -> None:
         assert r.status_code == 200 and r.json()["n"] == 1
 
 
+def test_a_fixed_port_keeps_the_url_across_a_restart(entry: Path, tmp_path: Path) -> None:
+    """Stopped and started again on the same port and data folder (a new working folder): the
+    same URL answers with the same databases, as a restarted CouchDB does for its clients."""
+    data, port = tmp_path / "data", localserver.free_loopback_port()
+    with local_server(tmp_path / "first", data_dir=data, port=port, password="pw") as server:
+        first_url = server.url
+        assert first_url == f"http://127.0.0.1:{port}"
+        auth = (server.user, "pw")
+        assert requests.put(server.url + "/kept", auth=auth, timeout=30).status_code == 201
+        r = requests.put(server.url + "/kept/doc", json={"n": 1}, auth=auth, timeout=30)
+        assert r.status_code == 201
+        taken = pytest.raises(LocalServerError, match=f"port {port} on 127.0.0.1 is in use")
+        with taken, local_server(tmp_path / "clash", port=port):
+            pytest.fail("a second server was yielded on a port that the first one holds")
+    assert _refused(first_url)
+    with local_server(tmp_path / "second", data_dir=data, port=port, password="pw") as server:
+        assert server.url == first_url
+        r = requests.get(server.url + "/kept/doc", auth=auth, timeout=30)
+        assert r.status_code == 200 and r.json()["n"] == 1
+
+
 CHILD = """
 import sys, time
 from pathlib import Path
