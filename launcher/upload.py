@@ -20,12 +20,20 @@ token (never an upload to a path with a literal ``$``). A token with neither lay
 nothing: the pipeline may upload by itself, so this is no error (a WARNING is logged and
 ``Results_location`` stays empty).
 
+Results are stored exactly once per token (:mod:`.upload_commit`): every file goes first to a
+temporary ``<final>.lrt-a<attempt>.part`` next to its final name; once all are there, the
+caller's ``commit`` records the final URLs in the token (fenced: only while the token is still
+ours), and only then is each temporary moved to its final name. A final name that an earlier
+attempt of the same token committed is replaced, one that already holds the same content is
+kept; any other existing file is left alone (33).
+
 Every upload is verified: the storage's adler32 of the target must equal the local file's
 (the size where the storage reports no checksum); a mismatch is uploaded once more with
 overwrite, then fails (retries and verification: :mod:`.upload_copy`). Codes: 30 nothing in
-``Output/``, 31 upload fails (after ``attempts`` tries for transient errors) or a bad
-template, 32 pools full, 33 target exists (and ``overwrite`` is not set), 34 parent folder
-missing, 35 checksum mismatch, 13 no adapter for the scheme on this worker.
+``Output/``, 31 upload or move fails (after ``attempts`` tries for transient errors) or a bad
+template, 32 pools full, 33 the final name holds another token's or run's file (and
+``overwrite`` is not set), 34 parent folder missing, 35 checksum mismatch, 13 no adapter for
+the scheme on this worker.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import gzip
 import logging
 import tarfile
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, List, Mapping, Optional, Tuple
@@ -42,6 +51,7 @@ from urllib.parse import quote
 from grid_lrt.launcher.failure import TokenFailure
 from grid_lrt.launcher.storage.base import Storage
 from grid_lrt.launcher.templating import TemplateError, date_stamp, expand
+from grid_lrt.launcher.upload_commit import Committer, Result
 from grid_lrt.launcher.upload_copy import Uploader
 from grid_lrt.shared.errors import ErrorCode
 from grid_lrt.shared.redact import redact_url
@@ -152,7 +162,17 @@ def _v1_target(
     return location, name, _flag(upload.get("overwrite", False), "overwrite")
 
 
-def _upload_v1(
+@dataclass
+class _Plan:
+    """Where one token's results go: the adapter, the files, the overwrite policy."""
+
+    storage: Storage
+    results: List[Result]
+    overwrite: bool
+    location: str
+
+
+def _plan_v1(
     token: Mapping[str, Any],
     upload: Mapping[str, Any],
     files: List[Path],
@@ -162,7 +182,7 @@ def _upload_v1(
     now: datetime,
     workdir: Path,
     uploader: Uploader,
-) -> str:
+) -> _Plan:
     location, name, overwrite = _v1_target(token, upload, env, now)
     target = _join(location, name)
     storage = uploader.storage(target)
@@ -180,14 +200,12 @@ def _upload_v1(
             hint="check the free space in the launcher's work folder",
         ) from exc
     log.info("uploading %d result files as %s", len(files), redact_url(target))
-    uploader.upload(storage, tarball, target, overwrite=overwrite)
-    tarball.unlink()
-    return target
+    return _Plan(storage, [Result(tarball, target, tarball.name)], overwrite, target)
 
 
-def _upload_v0(
+def _plan_v0(
     results_dir: str, files: List[Path], output_dir: Path, env: Mapping[str, str], up: Uploader
-) -> str:
+) -> _Plan:
     base = _expand(results_dir.strip(), env, "RESULTS_DIR").rstrip("/")
     storage = up.storage(base)
     up.require_folder(storage, base, "RESULTS_DIR")
@@ -196,9 +214,8 @@ def _upload_v0(
     for folder in folders:
         up.makedirs(storage, _join(base, quote(folder)))
     log.info("uploading %d result files to %s", len(files), redact_url(base))
-    for path, rel in zip(files, rels):
-        up.upload(storage, path, _join(base, quote(rel)), overwrite=False)
-    return base
+    results = [Result(path, _join(base, quote(rel)), rel) for path, rel in zip(files, rels)]
+    return _Plan(storage, results, False, base)
 
 
 def upload_results(
@@ -207,31 +224,40 @@ def upload_results(
     env: Mapping[str, str],
     *,
     storage_for: Callable[[str], Storage],
-    now: Optional[datetime] = None,
     workdir: Path,
+    attempt: int,
+    commit: Callable[[List[str]], None],
+    now: Optional[datetime] = None,
     attempts: int = 3,
     backoff: float = 2.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> str:
-    """Upload ``output_dir`` where the token says and return ``Results_location``.
+    """Upload ``output_dir`` where the token says, commit it, and return ``Results_location``.
 
     Args:
-        token: The token document (its ``upload`` block or ``RESULTS_DIR``, and ``_id``).
+        token: The token document (its ``upload`` block or ``RESULTS_DIR``, ``_id``, and the
+            ``results_commit`` of an earlier attempt), as it is before this attempt's commit.
         output_dir: The job's ``Output/`` folder.
         env: The pipeline environment (token keys exported), for ``$VARS``.
         storage_for: Returns the storage adapter for a URL (by scheme).
-        now: The time for ``$DATE`` (default: now, UTC).
         workdir: Where the v1 tarball is made (outside ``output_dir``).
-        attempts: Tries per upload for transient errors (timeouts, 5xx, pools full).
+        attempt: This attempt's number: it names the temporaries (``<final>.lrt-a<N>.part``).
+        commit: Called once, after every temporary is uploaded and verified and before any is
+            moved, with the final URLs (without credentials); it writes ``results_commit``
+            into the token, fenced (raising ``TokenLostError`` when the token is no longer
+            ours). Not called when nothing is uploaded.
+        now: The time for ``$DATE`` (default: now, UTC).
+        attempts: Tries per upload or move for transient errors (timeouts, 5xx, pools full).
         backoff: Seconds before the second try; doubled for each further one.
         sleep: Waits between tries (tests pass a no-op).
 
     Returns:
         The tarball's URL (v1), ``RESULTS_DIR`` expanded (v0), or ``""`` when the token names
-        no destination (nothing uploaded; a WARNING is logged).
+        no destination (nothing uploaded; a WARNING is logged); credentials redacted.
 
     Raises:
         TokenFailure: 30, 31, 32, 33, 34, 35 or 13, as in the module docstring.
+        Exception: Whatever ``commit`` raised; no result was moved to its final name.
     """
     files = output_files(output_dir)
     uploader = Uploader(storage_for, attempts=attempts, backoff=backoff, sleep=sleep)
@@ -240,7 +266,7 @@ def upload_results(
     results_dir = token.get("RESULTS_DIR")
     if isinstance(upload, Mapping) and upload:
         moment = now if now is not None else datetime.now(timezone.utc)
-        location = _upload_v1(
+        plan = _plan_v1(
             token,
             upload,
             files,
@@ -250,8 +276,10 @@ def upload_results(
             workdir=workdir,
             uploader=uploader,
         )
+        made = [r.src for r in plan.results]
     elif isinstance(results_dir, str) and results_dir.strip():
-        location = _upload_v0(results_dir, files, output_dir, env, uploader)
+        plan = _plan_v0(results_dir, files, output_dir, env, uploader)
+        made = []
     else:
         log.warning(
             "%d result file(s) in %s not uploaded: the token has no upload block and no "
@@ -261,11 +289,24 @@ def upload_results(
             output_dir,
         )
         return ""
+    committer = Committer(
+        uploader,
+        plan.storage,
+        attempt=attempt,
+        token=token,
+        overwrite=plan.overwrite,
+        commit=commit,
+    )
+    try:
+        committer.run(plan.results)
+    finally:
+        for path in made:
+            path.unlink(missing_ok=True)
     log.info(
         "uploaded %d files (%d bytes) in %.1f s: Results_location %s",
         uploader.files,
         uploader.bytes,
         time.monotonic() - started,
-        redact_url(location),
+        redact_url(plan.location),
     )
-    return redact_url(location)
+    return redact_url(plan.location)

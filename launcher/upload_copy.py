@@ -9,6 +9,12 @@
 * Then the storage's adler32 of the target must equal the local file's (the size where the
   storage reports no checksum); a mismatch is uploaded once more with overwrite, then fails
   (35).
+* ``storage.rename`` (moving an uploaded temporary to its final name, :mod:`.upload_commit`)
+  is retried the same way; :meth:`Uploader.same` compares a stored file with a local one and
+  :meth:`Uploader.remove` deletes a temporary, best effort.
+
+An existing target (``DestinationExistsError``) is handed to the caller as it is: whether it
+is a failure (33) or an earlier attempt's result depends on the token.
 
 Storage errors become the codes of :mod:`.upload` by :func:`upload_failure`.
 """
@@ -19,8 +25,9 @@ import logging
 import math
 import re
 import time
-from pathlib import Path
-from typing import Callable
+from pathlib import Path, PurePosixPath
+from typing import Callable, Tuple, Type
+from urllib.parse import urlsplit
 
 from grid_lrt.launcher.checksums import adler32_file, same_checksum
 from grid_lrt.launcher.failure import TokenFailure
@@ -28,6 +35,8 @@ from grid_lrt.launcher.storage.base import (
     DestinationExistsError,
     NoSpaceError,
     ParentMissingError,
+    RenameUnsupportedError,
+    SourceNotFoundError,
     Storage,
     StorageError,
     UnsupportedSchemeError,
@@ -139,26 +148,37 @@ class Uploader:
         local_size = src.stat().st_size
         return "" if size == local_size else f"the storage has {size} bytes, not {local_size}"
 
-    def _put(self, storage: Storage, src: Path, url: str, *, overwrite: bool) -> None:
-        """``storage.upload`` with retries of transient errors."""
+    def _retried(
+        self,
+        fn: Callable[[int], None],
+        what: str,
+        *,
+        name: str,
+        raw: Tuple[Type[StorageError], ...] = (),
+    ) -> None:
+        """``fn(try_number)`` with retries of transient storage errors.
+
+        Args:
+            fn: One try; it is given the number of the try (1, 2, ...).
+            what: The failure message's start ("cannot upload summary.txt").
+            name: The file's name in the retry log lines.
+            raw: Storage errors the caller handles itself: raised as they are.
+
+        Raises:
+            StorageError: One of ``raw``.
+            TokenFailure: Any other storage error, as :func:`upload_failure` maps it.
+        """
         tries = 0
 
         def once() -> None:
             nonlocal tries
             tries += 1
-            try:
-                storage.upload(src, url, overwrite=overwrite)
-            except DestinationExistsError:
-                # A try that timed out may have stored the file after all: that is success.
-                if tries > 1 and not self._mismatch(storage, src, url):
-                    log.info("%s arrived during an earlier try", redact_url(url))
-                    return
-                raise
+            fn(tries)
 
         def note(exc: BaseException, failed: int, pause: float) -> None:
             log.warning(
                 "upload of %s failed (%s); attempt %d of %d in %.1f s",
-                src.name,
+                name,
                 redact(_message(exc)),
                 failed + 1,
                 self.attempts,
@@ -175,14 +195,94 @@ class Uploader:
                 on_retry=note,
                 sleep=self.sleep,
             )
+        except raw:
+            raise
         except (DestinationExistsError, ParentMissingError, UnsupportedSchemeError) as exc:
-            raise upload_failure(exc, f"cannot upload {src.name}") from exc
-        except StorageError as exc:
-            what = f"cannot upload {src.name} (attempt {tries} of {self.attempts})"
             raise upload_failure(exc, what) from exc
+        except StorageError as exc:
+            raise upload_failure(exc, f"{what} (attempt {tries} of {self.attempts})") from exc
 
-    def upload(self, storage: Storage, src: Path, url: str, *, overwrite: bool) -> None:
-        """Upload ``src`` to ``url`` and verify it (one more upload on a mismatch)."""
+    def _put(self, storage: Storage, src: Path, url: str, *, overwrite: bool) -> None:
+        """``storage.upload`` with retries of transient errors.
+
+        Raises:
+            DestinationExistsError: ``url`` exists and not ``overwrite`` (the caller decides).
+            TokenFailure: Any other storage error, as :func:`upload_failure` maps it.
+        """
+
+        def once(tries: int) -> None:
+            try:
+                storage.upload(src, url, overwrite=overwrite)
+            except DestinationExistsError:
+                # A try that timed out may have stored the file after all: that is success.
+                if tries > 1 and not self._mismatch(storage, src, url):
+                    log.info("%s arrived during an earlier try", redact_url(url))
+                    return
+                raise
+
+        what = f"cannot upload {src.name}"
+        self._retried(once, what, name=src.name, raw=(DestinationExistsError,))
+
+    def rename(self, storage: Storage, src_url: str, dst_url: str, *, overwrite: bool) -> None:
+        """``storage.rename`` with retries of transient errors.
+
+        Raises:
+            DestinationExistsError: ``dst_url`` exists and not ``overwrite``.
+            SourceNotFoundError: ``src_url`` is gone (a retried rename may have gone through).
+            RenameUnsupportedError: The storage cannot rename.
+            TokenFailure: Any other storage error, as :func:`upload_failure` maps it.
+        """
+        name = PurePosixPath(urlsplit(dst_url).path).name or dst_url
+
+        def once(tries: int) -> None:
+            del tries
+            storage.rename(src_url, dst_url, overwrite=overwrite)
+
+        self._retried(
+            once,
+            f"cannot move the uploaded {name} to {redact_url(dst_url)}",
+            name=name,
+            raw=(DestinationExistsError, SourceNotFoundError, RenameUnsupportedError),
+        )
+
+    def remove(self, storage: Storage, url: str) -> None:
+        """Delete ``url``, best effort: a failure is logged, never raised."""
+        try:
+            storage.remove(url)
+        except SourceNotFoundError:
+            pass
+        except StorageError as exc:
+            log.warning("could not remove %s: %s", redact_url(url), redact(exc.message))
+
+    def same(self, storage: Storage, src: Path, url: str) -> bool:
+        """True when ``url`` holds what ``src`` holds: the same adler32, or the same size where
+        the storage reports no checksum. False when ``url`` does not exist.
+
+        Raises:
+            TokenFailure: The storage cannot be asked (31, or as :func:`upload_failure` maps it).
+        """
+        try:
+            remote = storage.checksum(url, "adler32")
+            if remote:
+                return same_checksum(remote, adler32_file(src))
+            return storage.size(url) == src.stat().st_size
+        except SourceNotFoundError:
+            return False
+        except StorageError as exc:
+            raise upload_failure(exc, f"cannot compare {redact_url(url)} with {src.name}") from exc
+
+    def upload(
+        self, storage: Storage, src: Path, url: str, *, overwrite: bool, count: bool = True
+    ) -> None:
+        """Upload ``src`` to ``url`` and verify it (one more upload on a mismatch).
+
+        ``count``: add the file to :attr:`files`/:attr:`bytes` (not for a second upload of a
+        file already counted).
+
+        Raises:
+            DestinationExistsError: ``url`` exists and not ``overwrite`` (the caller decides).
+            TokenFailure: 31, 32, 34, 35 or 13 (:func:`upload_failure`, the verification).
+        """
         started = time.monotonic()
         self._put(storage, src, url, overwrite=overwrite)
         why = self._mismatch(storage, src, url)
@@ -197,8 +297,9 @@ class Uploader:
                     hint="the storage may be damaging files; try another location",
                 )
         size = src.stat().st_size
-        self.files += 1
-        self.bytes += size
+        if count:
+            self.files += 1
+            self.bytes += size
         log.info(
             "uploaded %s to %s (%d bytes in %.1f s)",
             src.name,

@@ -37,6 +37,10 @@ def _no_sleep(seconds: float) -> None:
     del seconds
 
 
+def _no_commit(urls: List[str]) -> None:
+    del urls
+
+
 @pytest.fixture(params=[pytest.param("gfal2", marks=pytest.mark.gfal2), "builtin"])
 def store(request: pytest.FixtureRequest, gfal2_module: Any) -> Iterator[StorageFor]:
     """``storage_for`` of one backend (both trust the archive through X509_CERT_DIR)."""
@@ -173,6 +177,8 @@ def test_v1_upload_verified_by_want_digest(
         {"OBSID": "L229507"},
         storage_for=store,
         workdir=tmp_path / "work",
+        attempt=1,
+        commit=_no_commit,
         sleep=_no_sleep,
     )
     assert result == f"{location}/L229507/L229507_res.tar.gz"
@@ -181,17 +187,25 @@ def test_v1_upload_verified_by_want_digest(
         assert tar.getnames() == ["plots/gains.png", "summary.txt"]
     assert len(_verified(caplog)) == 1
 
-    # A second run finds the tarball there: 33 without overwrite.
+    # Another run, with other results, finds the tarball there (no commit of this token
+    # names it): 33 without overwrite, and the tarball stays as it was.
+    before = uploaded.read_bytes()
+    other = _output(tmp_path)
+    (other / "summary.txt").write_bytes(b"another run's results\n")
     with pytest.raises(TokenFailure) as excinfo:
         upload_results(
             token,
-            _output(tmp_path),
+            other,
             {"OBSID": "L229507"},
             storage_for=store,
             workdir=tmp_path / "work",
+            attempt=1,
+            commit=_no_commit,
             sleep=_no_sleep,
         )
     assert excinfo.value.code is ErrorCode.UPLOAD_EXISTS
+    assert uploaded.read_bytes() == before
+    assert sorted(p.name for p in uploaded.parent.iterdir()) == ["L229507_res.tar.gz"]
 
 
 def test_v0_upload_to_davs(
@@ -206,6 +220,8 @@ def test_v0_upload_to_davs(
         {"OBSID": "L1"},
         storage_for=store,
         workdir=tmp_path / "work",
+        attempt=1,
+        commit=_no_commit,
         sleep=_no_sleep,
     )
     assert result == base + "/L1"
@@ -224,6 +240,8 @@ def test_upload_to_missing_folder_is_34(
             {},
             storage_for=store,
             workdir=tmp_path / "work",
+            attempt=1,
+            commit=_no_commit,
             sleep=_no_sleep,
         )
     assert excinfo.value.code is ErrorCode.UPLOAD_NO_PARENT
@@ -311,6 +329,8 @@ def test_pools_full_is_32_after_retries(
             {},
             storage_for=any_store,
             workdir=tmp_path / "work",
+            attempt=1,
+            commit=_no_commit,
             backoff=0.5,
             sleep=sleeps.append,
         )
@@ -329,6 +349,8 @@ def test_damaged_upload_is_35_after_one_more_upload(
             {},
             storage_for=any_store,
             workdir=tmp_path / "work",
+            attempt=1,
+            commit=_no_commit,
             sleep=_no_sleep,
         )
     assert excinfo.value.code is ErrorCode.UPLOAD_CHECKSUM_MISMATCH
@@ -344,6 +366,8 @@ def test_good_upload_to_plain_http_dav(
         {},
         storage_for=any_store,
         workdir=tmp_path / "work",
+        attempt=1,
+        commit=_no_commit,
         sleep=_no_sleep,
     )
     assert location == faulty_dav["url"] + "/good/res.tar"

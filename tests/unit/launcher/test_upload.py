@@ -57,6 +57,7 @@ def _upload(
     token: Dict[str, Any], output: Path, store: StorageFor, tmp_path: Path, **kwargs: Any
 ) -> str:
     kwargs.setdefault("sleep", _no_sleep)
+    commits: List[List[str]] = []
     return upload_results(
         token,
         output,
@@ -64,6 +65,8 @@ def _upload(
         storage_for=store,
         now=NOW,
         workdir=tmp_path / "work",
+        attempt=1,
+        commit=commits.append,
         **kwargs,
     )
 
@@ -254,7 +257,11 @@ def test_v1_persistent_failure_is_31_after_retries(
     assert excinfo.value.code is ErrorCode.UPLOAD_FAILED
     assert "attempt 3 of 3" in excinfo.value.message
     assert sleeps == [1.0, 2.0]
-    retries = [r for r in caplog.records if r.name == "grid_lrt.launcher.upload"]
+    retries = [
+        r
+        for r in caplog.records
+        if r.name == "grid_lrt.launcher.upload" and r.levelno >= logging.WARNING
+    ]
     assert [r.levelname for r in retries] == ["WARNING", "WARNING"]
     for record, tail in zip(retries, ["attempt 2 of 3 in 1.0 s", "attempt 3 of 3 in 2.0 s"]):
         assert re.fullmatch(rf"upload of res\.tar failed \(.+\); {tail}", record.getMessage())
