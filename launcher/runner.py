@@ -278,6 +278,8 @@ class TokenRun:
                 self._environment(env),
                 storage_for=self.storage_for,
                 workdir=self.jobdir,
+                attempt=self.session.attempt,
+                commit=self.session.record_commit,
             )
         fields = {"Results_location": location} if location else {}
         self.session.finish(
