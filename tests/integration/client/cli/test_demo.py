@@ -29,3 +29,17 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         dumps = [n for n in tar.getnames() if n.endswith(".dump")]
         attachments = [n for n in tar.getnames() if n.endswith("_attachment_srm.txt")]
     assert len(dumps) == 6 and len(attachments) == 6
+
+
+def test_the_demo_twice_in_a_row_ends_done_both_times(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 9: the second run met the first run's results (code 33 for every token)."""
+    ensure_pouchdb_installed()
+    out = tmp_path / "out"
+    for run in (1, 2):
+        assert main(["demo", "--out", str(out)]) == 0
+        text = capsys.readouterr().out
+        final = text.rsplit("put the input back", 1)[1]
+        assert "done          6" in final and "error         0" in final, (run, final)
+        assert " 33 " not in text, run
