@@ -25,12 +25,17 @@ def creds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("PICAS_USR_PWD", PASSWORD)
     monkeypatch.setenv("PICAS_DB", "alice_db")
     monkeypatch.setenv("LRT_WORKDIR", str(tmp_path / "jobs"))
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     yield
     forget_secrets()
-    root = logging.getLogger()
+    for handler in list(root.handlers):  # main() set up logging on the captured stderr
+        if handler not in handlers:
+            root.removeHandler(handler)
     for handler in root.handlers:
         for found in [f for f in handler.filters if type(f).__name__ == "SecretFilter"]:
             handler.removeFilter(found)
+    root.setLevel(level)
 
 
 class _WebPage(http.server.BaseHTTPRequestHandler):
