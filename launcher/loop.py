@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import time
-from typing import Callable, Counter, Optional
+from typing import Callable, Counter, Dict, Optional, Set
 
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import LrtError
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 START_PATIENCE = 60.0
 #: Lingering launchers look again this long after the soonest lease runs out (clock skew).
 LINGER_MARGIN = 1.0
+#: A lease not renewed for this many of our heartbeats has lost its launcher (probably).
+STALE_HEARTBEATS = 3
 
 
 class Launcher:
@@ -65,6 +67,9 @@ class Launcher:
         self.clock = clock
         self.outcomes: Counter[str] = collections.Counter()
         self._empty_since: Optional[float] = None
+        #: Lingering: the last heartbeat seen per leased token, and those seen renewed.
+        self._heartbeats: Dict[str, float] = {}
+        self._alive: Set[str] = set()
         self.sandboxes = SandboxCache(config.workdir / ".lrt-sandboxes")
         prefer = None if config.storage == "auto" else config.storage
         self._storage_for: Callable[[str], Storage] = lambda url: storage_for(url, prefer=prefer)
@@ -172,18 +177,35 @@ class Launcher:
                 self._close(finished)
 
     def _linger(self, signals: StopSignals) -> Optional[float]:
-        """With no todo token: how long to wait for the soonest running lease of this type to
-        run out (its launcher may be dead), or None to exit (no such lease within --linger)."""
+        """With no todo token: how long to wait before looking again, or None to exit.
+
+        A lease not renewed for :data:`STALE_HEARTBEATS` of our heartbeats has probably lost
+        its launcher: wait for it to run out (the claim then takes the token back). A lease
+        renewed more recently is looked at again when it would become stale; once it has been
+        seen renewed, its launcher is alive and it is not waited for. Never past --linger.
+        """
         now = self.clock()
         if self._empty_since is None:
             self._empty_since = now
         if signals.signum is not None:
             return None
-        expiry = self.pool.next_expiry(self.config.token_type, now)
-        if expiry is None or expiry + LINGER_MARGIN > self._empty_since + self.config.linger:
+        stale = STALE_HEARTBEATS * self.config.heartbeat
+        wakes = []
+        for lease in self.pool.running_leases(self.config.token_type, now):
+            seen = self._heartbeats.get(lease.token_id)
+            if seen is not None and lease.heartbeat > seen:
+                self._alive.add(lease.token_id)
+            self._heartbeats[lease.token_id] = lease.heartbeat
+            if lease.token_id in self._alive:
+                continue
+            if now - lease.heartbeat > stale:
+                wakes.append(lease.expires + LINGER_MARGIN)
+            else:
+                wakes.append(lease.heartbeat + stale + LINGER_MARGIN)
+        if not wakes or min(wakes) > self._empty_since + self.config.linger:
             return None
-        pause = max(0.05, expiry + LINGER_MARGIN - now)
-        log.info("no todo token; waiting %.0f s for a lease that is running out", pause)
+        pause = max(0.05, min(wakes) - now)
+        log.info("no todo token; waiting %.0f s for a lease whose launcher may be gone", pause)
         return pause
 
     def _close(self, run: TokenRun) -> None:

@@ -40,12 +40,13 @@ __all__ = [
 ]
 
 #: Bumped whenever the generated JavaScript changes; stored in every design doc we write.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 DB_DDOC = "grid_lrt"
 DB_VIEW = "tokens"
-#: Locked tokens that carry a lease, keyed ``[type, lease_expires]``: the expired ones are the
-#: key range ``[type, 0] .. [type, now]`` (see ``lease.py``).
+#: Locked tokens that carry a lease, keyed ``[type, lease_expires]`` with the value
+#: ``[attempt, heartbeat]``: the expired ones are the key range ``[type, 0] .. [type, now]``
+#: (see ``lease.py``); a lease whose last heartbeat is long ago has probably lost its launcher.
 LEASE_VIEW = "leases"
 #: The seed's status views, in the order ``add_status_views`` creates them.
 STATUS_VIEWS = ("todo", "locked", "done", "error")
@@ -77,7 +78,8 @@ def database_design_doc() -> Dict[str, Any]:
                 "map": _map(
                     '  if (isToken(doc) && stateOf(doc) === "locked" &&\n'
                     "      num(doc.lease_expires) > 0) {\n"
-                    "    emit([doc.type, num(doc.lease_expires)], num(doc.attempt));\n"
+                    "    emit([doc.type, num(doc.lease_expires)],\n"
+                    "         [num(doc.attempt), num(doc.heartbeat)]);\n"
                     "  }"
                 ),
             },

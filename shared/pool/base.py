@@ -52,6 +52,7 @@ __all__ = [
     "ClaimAttempt",
     "ClaimOutcome",
     "FencedWrite",
+    "Lease",
     "Mutator",
     "TokenLostError",
     "TokenPool",
@@ -121,6 +122,15 @@ class Claim:
     @property
     def token_id(self) -> str:
         return str(self.doc["_id"])
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A locked token's lease: when it runs out, and when it was last renewed."""
+
+    token_id: str
+    expires: float
+    heartbeat: float
 
 
 class ClaimOutcome(enum.Enum):
@@ -211,8 +221,8 @@ class TokenPool(Protocol):
     def expired(self, t_type: str, now: float, limit: Optional[int] = None) -> List[str]:
         """Ids of locked tokens of ``t_type`` whose lease ran out before ``now``."""
 
-    def next_expiry(self, t_type: str, now: float) -> Optional[float]:
-        """When the soonest lease of ``t_type`` still running at ``now`` runs out, or None."""
+    def running_leases(self, t_type: str, now: float) -> List[Lease]:
+        """The leases of ``t_type`` still running at ``now``, the soonest to run out first."""
 
     def attachment(self, token_id: str, name: str) -> bytes:
         """The bytes of one attachment (``DocumentNotFoundError`` when there is none)."""

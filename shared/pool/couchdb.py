@@ -34,7 +34,7 @@ from grid_lrt.shared.lease import Worker, lease_expired, requeue
 from grid_lrt.shared.schema import TokenState
 
 from . import bulk
-from .base import BulkResult, ClaimAttempt, FencedWrite, Mutator
+from .base import BulkResult, ClaimAttempt, FencedWrite, Lease, Mutator
 from .claiming import claim_at
 from .fenced import put_attachment, update_one, write_fenced
 from .patience import Patience
@@ -42,6 +42,9 @@ from .patience import Patience
 __all__ = ["CouchTokenPool"]
 
 log = logging.getLogger(__name__)
+
+#: Running leases read at most by one ``running_leases`` (the soonest-expiring first).
+_LEASE_SCAN = 1000
 
 
 class CouchTokenPool:
@@ -142,11 +145,18 @@ class CouchTokenPool:
             params["limit"] = limit
         return [str(row["id"]) for row in self._query(views.LEASE_VIEW, **params)["rows"]]
 
-    def next_expiry(self, t_type: str, now: float) -> Optional[float]:
-        """When the soonest lease of a locked token of ``t_type`` runs out (at or after
-        ``now``), or None when no locked token has a lease."""
-        rows = self._query(views.LEASE_VIEW, startkey=[t_type, now], endkey=[t_type, {}], limit=1)
-        return float(rows["rows"][0]["key"][1]) if rows["rows"] else None
+    def running_leases(self, t_type: str, now: float) -> List[Lease]:
+        """The leases of ``t_type`` still running at ``now``, the soonest to run out first
+        (at most :data:`_LEASE_SCAN` of them)."""
+        rows = self._query(
+            views.LEASE_VIEW, startkey=[t_type, now], endkey=[t_type, {}], limit=_LEASE_SCAN
+        )["rows"]
+        leases = []
+        for row in rows:
+            value = row.get("value")
+            heartbeat = float(value[1]) if isinstance(value, list) and len(value) > 1 else 0.0
+            leases.append(Lease(str(row["id"]), float(row["key"][1]), heartbeat))
+        return leases
 
     def attachment(self, token_id: str, name: str) -> bytes:
         return self.patience(lambda: self.db.get_attachment(token_id, name))

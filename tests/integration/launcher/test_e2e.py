@@ -314,6 +314,21 @@ def test_a_launcher_waits_for_a_dead_launchers_lease_and_completes_the_token(
     assert time.time() >= lease_expires  # it did wait for the lease, it did not steal it
 
 
+def test_a_launcher_does_not_wait_for_a_live_launchers_lease(
+    db: CouchDB, env: Dict[str, str], tmp_path: Path
+) -> None:
+    _sleeping_token(db, tmp_path, 12)
+    busy = start_launcher(env, TYPE)
+    wait_for(lambda: status_of(db, "t_long") == "running", what="the pipeline to run")
+    started = time.monotonic()
+    idle = run_launcher(dict(env, LRT_LINGER="60"), TYPE)
+    assert idle.returncode == 0 and "no todo tokens left" in idle.stderr
+    assert time.monotonic() - started < 8  # it saw the lease renewed: its launcher lives
+    assert status_of(db, "t_long") == "running"
+    busy.terminate()
+    busy.communicate(timeout=60)
+
+
 def test_a_launcher_does_not_wait_beyond_its_linger(
     db: CouchDB, env: Dict[str, str], tmp_path: Path
 ) -> None:

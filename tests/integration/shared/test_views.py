@@ -157,7 +157,7 @@ def test_leases_view_lists_exactly_the_leased_locked_tokens(db: CouchDB) -> None
     for row in rows:
         doc = by_id[row["id"]]
         assert row["key"] == [doc["type"], num(doc["lease_expires"])], row
-        assert row["value"] == num(doc.get("attempt")), row
+        assert row["value"] == [num(doc.get("attempt")), num(doc.get("heartbeat"))], row
     assert [r["key"] for r in rows] == sorted(r["key"] for r in rows)  # by type, then expiry
 
     # Includes `now` equal to a lease_expires (t0 + 100): not expired yet, on both sides.
