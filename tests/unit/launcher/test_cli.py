@@ -29,9 +29,7 @@ def creds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     handlers, level = list(root.handlers), root.level
     yield
     forget_secrets()
-    for handler in list(root.handlers):  # main() set up logging on the captured stderr
-        if handler not in handlers:
-            root.removeHandler(handler)
+    root.handlers[:] = handlers  # main() set up logging on the captured stderr
     for handler in root.handlers:
         for found in [f for f in handler.filters if type(f).__name__ == "SecretFilter"]:
             handler.removeFilter(found)
