@@ -10,7 +10,13 @@ forwarded to the server and its answer returned, except for the faults switched 
   forwards the request first (the write lands, its answer is lost);
 * ``delay``: seconds to wait before forwarding each request;
 * :meth:`FaultProxy.down`/:meth:`FaultProxy.up`: connections are refused while down (the
-  listening socket is closed), as when the server restarts.
+  listening socket is closed), as when the server restarts;
+* :meth:`FaultProxy.chaos`: random faults on every request, drawn from a seeded generator (a
+  network that blinks): each request waits a random delay, and a fraction of them is dropped,
+  some before they are forwarded, some after (the write lands, its answer is lost).
+
+A request that the server does not answer (it is down or restarting) has its connection cut,
+as a client would see a dead server, and is counted in :attr:`FaultProxy.upstream_errors`.
 
 Every forwarded request is counted in :attr:`FaultProxy.seen` as ``"METHOD kind"``. Loopback
 only; it serves until :meth:`stop`.
@@ -21,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import random
 import re
 import socket
 import threading
@@ -35,6 +42,14 @@ __all__ = ["FaultProxy"]
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "host"}
 )
+
+
+@dataclass
+class _Chaos:
+    drop: float
+    delay: Tuple[float, float]
+    after: float
+    rng: random.Random
 
 
 @dataclass
@@ -58,6 +73,12 @@ class FaultProxy:
         self.delay = 0.0
         self.seen: Counter[str] = Counter()
         self.reordered = 0
+        #: Chaos mode's figures: requests dropped before / after forwarding, seconds delayed.
+        self.dropped = 0
+        self.dropped_after = 0
+        self.delayed = 0.0
+        self.upstream_errors = 0
+        self._chaos: Optional[_Chaos] = None
         self._faults: List[_Fault] = []
         self._connections: Set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -83,6 +104,41 @@ class FaultProxy:
         """Fail the next ``count`` requests whose ``METHOD path`` matches the regex ``path``."""
         with self._lock:
             self._faults.append(_Fault(re.compile(path), count, status, drop, after))
+
+    def chaos(
+        self,
+        *,
+        drop: float = 0.05,
+        delay: Tuple[float, float] = (0.0, 0.3),
+        after: float = 0.5,
+        seed: int = 0,
+    ) -> None:
+        """Random faults on every request from now on: wait ``uniform(*delay)`` seconds, then
+        drop the connection with probability ``drop``; a dropped request is forwarded first
+        with probability ``after`` (its answer is lost). ``drop=0, delay=(0, 0)`` ends it.
+
+        The draws come from ``random.Random(seed)``, one request after the other, so a run
+        can be replayed (which request gets which draw depends on the order they arrive in).
+        """
+        if not (0.0 <= drop <= 1.0 and 0.0 <= after <= 1.0 and 0.0 <= delay[0] <= delay[1]):
+            raise ValueError(f"bad chaos settings: drop={drop}, after={after}, delay={delay}")
+        with self._lock:
+            self._chaos = _Chaos(drop, delay, after, random.Random(seed))
+
+    def _chaos_draw(self) -> Tuple[float, bool, bool]:
+        """(delay, drop it, forward it first) for the next request in chaos mode."""
+        with self._lock:
+            chaos = self._chaos
+            if chaos is None:
+                return 0.0, False, False
+            pause = chaos.rng.uniform(*chaos.delay)
+            dropped = chaos.rng.random() < chaos.drop
+            first = dropped and chaos.rng.random() < chaos.after
+            self.delayed += pause
+            if dropped:
+                self.dropped_after += int(first)
+                self.dropped += int(not first)
+            return pause, dropped, first
 
     def _fault_for(self, line: str) -> Optional[_Fault]:
         with self._lock:
@@ -121,11 +177,25 @@ class FaultProxy:
                 line = f"{self.command} {path}"
                 if proxy.delay:
                     time.sleep(proxy.delay)
-                fault = proxy._fault_for(line)
+                pause, dropped, first = proxy._chaos_draw()
+                if pause:
+                    time.sleep(pause)
+                if dropped:
+                    fault = _Fault(re.compile(""), 1, 0, drop=True, after=first)
+                else:
+                    fault = proxy._fault_for(line)
                 if fault is not None and not fault.after:
                     self._fail(fault)
                     return
-                status, headers, data = proxy._forward(self.command, self.path, self.headers, body)
+                try:
+                    status, headers, data = proxy._forward(
+                        self.command, self.path, self.headers, body
+                    )
+                except (OSError, http.client.HTTPException):  # server down or restarting
+                    with proxy._lock:
+                        proxy.upstream_errors += 1
+                    self._fail(_Fault(re.compile(""), 1, 0, drop=True, after=False))
+                    return
                 if fault is not None:
                     self._fail(fault)
                     return
@@ -144,7 +214,8 @@ class FaultProxy:
             def _fail(self, fault: _Fault) -> None:
                 if fault.drop:
                     self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
+                    with contextlib.suppress(OSError):  # the client may have gone already
+                        self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 data = json.dumps({"error": "unavailable", "reason": "injected"}).encode()
                 self.send_response(fault.status)
