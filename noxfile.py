@@ -9,7 +9,7 @@ import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "typecheck", "tests", "tests_py39"]
+nox.options.sessions = ["lint", "typecheck", "tests", "tests_py39", "chaos"]
 
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -60,12 +60,13 @@ def _launcher_wheels(session: nox.Session) -> str:
 
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
-    """Everything, against a real CouchDB-compatible server (pouchdb-server unless COUCHDB_URL)."""
+    """Everything but the chaos harness, against a real CouchDB-compatible server
+    (pouchdb-server unless COUCHDB_URL)."""
     _install_pouchdb(session)
     session.install("-e", ".", *TEST_DEPS)
     _link_gfal2(session)
     wheels = _launcher_wheels(session)
-    session.run("pytest", *session.posargs, env={"LRT_LAUNCHER_WHEELS": wheels})
+    session.run("pytest", "-m", "not chaos", *session.posargs, env={"LRT_LAUNCHER_WHEELS": wheels})
 
 
 @nox.session(python=_python39())
@@ -74,6 +75,16 @@ def tests_py39(session: nox.Session) -> None:
     _install_pouchdb(session)
     session.install("-e", ".", *TEST_DEPS)
     session.run("pytest", "-m", "worker and not gfal2", *session.posargs)
+
+
+@nox.session(python="3.11")
+def chaos(session: nox.Session) -> None:
+    """The chaos harness (tests/chaos): launchers drain a pool through kill -9s, a frozen
+    launcher, a server restart and a lossy network. The reduced size by default (CI);
+    `nox -s chaos -- --full --runs 10` for the full size, `-- --seed S` to replay a run."""
+    _install_pouchdb(session)
+    session.install("-e", ".", *TEST_DEPS)
+    session.run("pytest", "tests/chaos", "-m", "chaos", *session.posargs)
 
 
 @nox.session(python="3.11")
