@@ -20,18 +20,9 @@ from grid_lrt.shared.pool import CouchTokenPool
 from grid_lrt.shared.schema import TokenState, new_token, state_of
 from tests.support.couchdb import CouchServer
 from tests.support.faultproxy import FaultProxy
-from tests.support.helpers import couch
-from tests.support.pools import pool_of
 
 TYPE = "order"
 WORKER = Worker("wn-test")
-
-
-@pytest.fixture
-def db(couchdb_server: CouchServer, couch_db_name: str) -> CouchDB:
-    handle = couch(couchdb_server, couch_db_name)
-    pool_of(handle)
-    return handle
 
 
 @pytest.fixture

@@ -17,17 +17,8 @@ from grid_lrt.shared.pool import ClaimOutcome, CouchTokenPool
 from grid_lrt.shared.pool.claiming import lock_row
 from grid_lrt.shared.schema import TokenState, new_token, state_of
 from tests.support.couchdb import CouchServer
-from tests.support.helpers import couch
-from tests.support.pools import pool_of
 
 WORKER = Worker("wn-test", "slurm", "1")
-
-
-@pytest.fixture
-def db(couchdb_server: CouchServer, couch_db_name: str) -> CouchDB:
-    handle = couch(couchdb_server, couch_db_name)
-    pool_of(handle)
-    return handle
 
 
 def _requeue(db: CouchDB, now: float) -> dict[str, TokenState]:

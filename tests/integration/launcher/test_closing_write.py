@@ -27,19 +27,10 @@ from grid_lrt.shared.pool import ClaimAttempt, ClaimOutcome, CouchTokenPool, Fen
 from grid_lrt.shared.pool.claiming import lock_row, todo_row
 from grid_lrt.shared.schema import TokenState, new_token, state_of
 from tests.support.couchdb import CouchServer
-from tests.support.helpers import couch
 from tests.support.launcher_kit import launcher_config
-from tests.support.pools import pool_of
 
 TYPE = "closing"
 WORKER = Worker("wn-test")
-
-
-@pytest.fixture
-def db(couchdb_server: CouchServer, couch_db_name: str) -> CouchDB:
-    handle = couch(couchdb_server, couch_db_name)
-    pool_of(handle)
-    return handle
 
 
 def _add(db: CouchDB, count: int, **fields: Any) -> List[str]:

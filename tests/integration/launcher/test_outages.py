@@ -17,7 +17,6 @@ from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.schema import TokenState, state_of
 from tests.support.couchdb import CouchServer
 from tests.support.faultproxy import FaultProxy
-from tests.support.helpers import couch
 from tests.support.launcher_kit import (
     launcher_env,
     make_sandbox,
@@ -27,16 +26,8 @@ from tests.support.launcher_kit import (
     token_doc,
     wait_for,
 )
-from tests.support.pools import pool_of
 
 TYPE = "outage"
-
-
-@pytest.fixture
-def db(couchdb_server: CouchServer, couch_db_name: str) -> CouchDB:
-    handle = couch(couchdb_server, couch_db_name)
-    pool_of(handle)
-    return handle
 
 
 @pytest.fixture
