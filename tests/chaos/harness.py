@@ -69,8 +69,8 @@ def _pool(server: Server, plan: Plan, root: Path, results: Path) -> CouchDB:
     pool_of(db)
     sandbox = make_sandbox(root / "sandbox.tar.gz", {"master.sh": MASTER_SH,
                                                      "tokvar.cfg": TOKVAR_CFG})  # fmt: skip
-    fields = {"SBXloc": sandbox.as_uri(), "fetch_inputs": False,
-              "RESULTS_DIR": results.as_uri() + "/"}  # fmt: skip
+    fields: Dict[str, Any] = {"SBXloc": sandbox.as_uri(), "fetch_inputs": False,
+                              "RESULTS_DIR": results.as_uri() + "/"}  # fmt: skip
     docs = [
         token_doc(TYPE, tid, SLEEP=f"{sleep:.2f}", **fields)
         for tid, sleep in zip(plan.token_ids, plan.sleeps)
@@ -106,11 +106,12 @@ def run_once(size: Size, seed: int, root: Path, say: Say) -> Figures:
     root.mkdir(parents=True)
     results = root / "results"
     results.mkdir()
-    server = Server(root / "couch", secrets.token_urlsafe(12))
+    server = Server(root / "couch", secrets.token_urlsafe(12), random.Random(plan.proxy_seed))
     server.start()
     proxy = FaultProxy(server.url).start()
     fleet: Optional[Fleet] = None
-    faults, failures = FaultLog(), []
+    faults: FaultLog = FaultLog()
+    failures: List[str] = []
     started = time.time()
     try:
         db = _pool(server, plan, root, results)

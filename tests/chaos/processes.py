@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,7 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
-from grid_lrt.client.localserver import free_loopback_port, local_server, welcome_document
+from grid_lrt.client.localserver import (
+    LocalServerError,
+    free_loopback_port,
+    local_server,
+    welcome_document,
+)
 from tests.support.couchdb import CouchServer
 from tests.support.launcher_kit import launcher_env
 
@@ -32,13 +39,18 @@ __all__ = ["Launcher", "LogEvents", "Server"]
 
 
 class Server:
-    """pouchdb-server on ``root/data``, on one port for its whole life; stop/start it."""
+    """pouchdb-server on ``root/data``, on one port for its whole life; stop/start it.
 
-    def __init__(self, root: Path, password: str) -> None:
+    The port is taken below the kernel's ephemeral range when it can be: while the server is
+    down, no connection anywhere on the machine gets it as its local port, so the restart
+    finds it free.
+    """
+
+    def __init__(self, root: Path, password: str, rng: random.Random) -> None:
         self.root = root
         self.data = root / "data"
         self.password = password
-        self.port = free_loopback_port()
+        self.port = _quiet_port(rng)
         self.starts = 0
         self._stack: Optional[contextlib.ExitStack] = None
 
@@ -50,24 +62,33 @@ class Server:
     def couch(self) -> CouchServer:
         return CouchServer(self.url, "admin", self.password, "pouchdb-server")
 
-    def start(self) -> float:
-        """Start it (a new working folder, the same data folder); returns when it answered."""
+    def start(self, patience: float = 20.0) -> float:
+        """Start it (a new working folder, the same data folder); returns when it answered.
+        A port still held (by what?) is tried again for ``patience`` seconds."""
         assert self._stack is None, "the server is running"
-        self.starts += 1
-        stack = contextlib.ExitStack()
-        stack.enter_context(
-            local_server(
-                self.root / f"run{self.starts}",
-                password=self.password,
-                data_dir=self.data,
-                port=self.port,
-                attempts=3,
-                die_with_parent=True,
-                stop_at_exit=True,
-            )
-        )
-        self._stack = stack
-        return time.time()
+        deadline = time.monotonic() + patience
+        while True:
+            self.starts += 1
+            stack = contextlib.ExitStack()
+            try:
+                stack.enter_context(
+                    local_server(
+                        self.root / f"run{self.starts}",
+                        password=self.password,
+                        data_dir=self.data,
+                        port=self.port,
+                        attempts=3,
+                        die_with_parent=True,
+                        stop_at_exit=True,
+                    )
+                )
+            except LocalServerError as exc:
+                if "in use" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+                continue
+            self._stack = stack
+            return time.time()
 
     def stop(self) -> float:
         """Stop it (SIGTERM, SIGKILL after 5 s); returns once the port refuses connections."""
@@ -84,6 +105,25 @@ class Server:
     @property
     def running(self) -> bool:
         return self._stack is not None
+
+
+def _quiet_port(rng: random.Random) -> int:
+    """A free loopback port below the ephemeral range (Linux), else any free one."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 0
+    for _ in range(50):
+        if low <= 12000:
+            break
+        port = rng.randrange(10000, low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return free_loopback_port()
 
 
 # -- log lines of the launcher (shared/pool/claiming.py, launcher/runner.py, session.py,

@@ -36,6 +36,7 @@ def test_chaos(request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str
     assert runs >= 1, "--runs must be at least 1"
     # Every wait of the harness is bounded; this is the last resort (a stack dump, no exit),
     # in place of the suite's 5 minutes, which a full-size run outlasts.
+    assert sys.__stderr__ is not None
     faulthandler.dump_traceback_later(runs * (size.deadline + 300), file=sys.__stderr__)
 
     def say(line: str) -> None:

@@ -180,10 +180,11 @@ class FaultProxy:
                 pause, dropped, first = proxy._chaos_draw()
                 if pause:
                     time.sleep(pause)
-                if dropped:
-                    fault = _Fault(re.compile(""), 1, 0, drop=True, after=first)
-                else:
-                    fault = proxy._fault_for(line)
+                fault: Optional[_Fault] = (
+                    _Fault(re.compile(""), 1, 0, drop=True, after=first)
+                    if dropped
+                    else proxy._fault_for(line)
+                )
                 if fault is not None and not fault.after:
                     self._fail(fault)
                     return
