@@ -23,7 +23,7 @@ from grid_lrt.shared.logsetup import setup_logging
 from grid_lrt.shared.redact import SecretFilter, add_secret, redact
 
 from .config import OPTIONS, SWITCHES, LauncherConfig
-from .server import ServerError, probe
+from .server import ServerError
 
 __all__ = ["main", "run"]
 
@@ -130,9 +130,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _guard_secret(config.password)
         from .loop import Launcher  # imported late: `--help` works without requests
 
-        launcher = Launcher(config)
-        probe(launcher.db)
-        return launcher.run()
+        return Launcher(config).run()  # its first request checks that CouchDB answers
     except LrtError as exc:
         return _fail(exc)
     except ValueError as exc:  # outside a token's run: the server answered no JSON

@@ -26,7 +26,7 @@ from grid_lrt.shared.couch import CouchError
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.pool import ONCE
 
-from .session import TokenLostError, TokenSession
+from .session import TokenClosedError, TokenLostError, TokenSession
 
 __all__ = ["FLUSH_AFTER", "Heartbeat"]
 
@@ -99,6 +99,9 @@ class Heartbeat:
                     due = time.monotonic() + self.interval
                 else:
                     self.session.flush(older_than=FLUSH_AFTER, patience=ONCE)
+            except TokenClosedError:
+                log.debug("token %s: closed; no more renewals", self.session.token_id)
+                return
             except TokenLostError as exc:
                 log.error("%s", exc.message)
                 self.lost.set()

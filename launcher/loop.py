@@ -24,6 +24,7 @@ from .config import LauncherConfig
 from .jobid import detect_batch_job
 from .runner import RunOutcome, TokenRun
 from .sandbox_cache import SandboxCache
+from .server import probe
 from .session import TokenLostError, TokenSession
 from .signals import Interrupted, StopSignals
 from .storage import Storage, describe_backend, storage_for
@@ -95,7 +96,7 @@ class Launcher:
     def run(self) -> int:
         """Process tokens; return the exit status."""
         # Fail early, with a message, when the server cannot be reached (a restart is waited for).
-        Patience(min(START_PATIENCE, self.config.outage))(self.db.info)
+        Patience(min(START_PATIENCE, self.config.outage))(lambda: probe(self.db))
         self.pool.ensure_views()
         log.info(
             "launcher for %s tokens on %s/%s as %s; transfers: %s",

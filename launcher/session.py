@@ -27,11 +27,11 @@ import time
 from typing import Any, Callable, Dict, List, MutableMapping, Optional, Tuple
 
 from grid_lrt.shared.couch import Document
-from grid_lrt.shared.lease import finish, owns, renew, requeue, stamp
+from grid_lrt.shared.lease import attempt_of, finish, owns, renew, requeue, stamp
 from grid_lrt.shared.pool import Claim, Patience, TokenLostError, TokenPool
 from grid_lrt.shared.schema import TokenState, inline_attachment, num, state_of
 
-__all__ = ["Attachments", "TokenLostError", "TokenSession"]
+__all__ = ["Attachments", "TokenClosedError", "TokenLostError", "TokenSession"]
 
 #: name → (bytes, content type): attachments written inline with a document update.
 Attachments = Dict[str, Tuple[bytes, str]]
@@ -49,6 +49,11 @@ def _inline(doc: MutableMapping[str, Any], attachments: Optional[Attachments]) -
     for name, (data, content_type) in attachments.items():
         merged[name] = inline_attachment(data, content_type)
     doc["_attachments"] = merged
+
+
+class TokenClosedError(TokenLostError):
+    """The token is already closed by this very attempt (the closing write landed while a
+    renewal was on its way): nothing more is written, and nothing is wrong."""
 
 
 class _Write:
@@ -104,12 +109,23 @@ class TokenSession:
     # -- the one write path ------------------------------------------------------------------
 
     def _ours(self, stored: Document) -> Document:
+        if self._closed_by_us(stored):
+            self._doc = stored  # our closing write landed (its answer not yet known here)
+            raise TokenClosedError(f"token {self.token_id} is closed by this attempt")
         if not owns(stored, self.attempt, self.owner):
             raise TokenLostError(
                 f"token {self.token_id} is no longer ours: it was requeued or claimed again "
                 f"(attempt now {stored.get('attempt')}, ours {self.attempt}); dropping this run"
             )
         return stored
+
+    def _closed_by_us(self, stored: Document) -> bool:
+        """``stored`` is done or in error, closed by this attempt (not taken over)."""
+        return (
+            state_of(stored) in (TokenState.DONE, TokenState.ERROR)
+            and attempt_of(stored) == self.attempt
+            and stored.get("owner") == self.owner
+        )
 
     def _prepared(self, change: Change) -> Document:
         with self._lock:

@@ -16,9 +16,10 @@ import pytest
 import requests
 
 from grid_lrt.launcher.claim import Claimer
+from grid_lrt.launcher.heartbeat import Heartbeat
 from grid_lrt.launcher.loop import Launcher
 from grid_lrt.launcher.runner import TokenRun
-from grid_lrt.launcher.session import TokenLostError, TokenSession
+from grid_lrt.launcher.session import TokenClosedError, TokenLostError, TokenSession
 from grid_lrt.launcher.signals import StopSignals
 from grid_lrt.launcher.storage import storage_for
 from grid_lrt.shared.couch import CouchDB, Document
@@ -235,3 +236,24 @@ def test_the_lease_is_kept_while_the_closing_write_waits(
     assert (state_of(done), done["output"]) == (TokenState.DONE, 0)
     time.sleep(3 * config.heartbeat)
     assert db.get(token_id)["_rev"] == done["_rev"]  # no heartbeat after the close
+
+
+def test_a_renewal_that_meets_its_own_closing_write_is_no_lost_token(
+    db: CouchDB, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The chaos harness saw 'no longer ours ... dropping this run' (ERROR) for runs that had
+    completed: a renewal on its way while the closing write, carried by the next claim, landed."""
+    _add(db, 1)
+    session = _finished(db, _claimer(db))
+    assert session.closing is not None
+    db.save(Document(session.closing.prepared()))  # the next claim's request landed it
+    with pytest.raises(TokenClosedError):
+        session.heartbeat()
+    assert state_of(session.doc) is TokenState.DONE
+    heartbeat = Heartbeat(session, 0.05)
+    with caplog.at_level("ERROR"):
+        heartbeat.start()
+        time.sleep(0.5)
+        heartbeat.stop()
+    assert not heartbeat.lost.is_set()
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []

@@ -123,3 +123,19 @@ def test_a_lease_survives_an_outage_shorter_than_lease_minus_heartbeat(
     doc = db.get(token_id)
     assert (state_of(doc), doc["attempt"], doc["history"]) == (TokenState.DONE, 1, [])
     assert expired == [], f"the lease ran out for {max(expired):.1f} s during the outage"
+
+
+def test_a_launcher_started_while_the_server_is_down_waits_for_it(
+    couchdb_server: CouchServer, db: CouchDB, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    """The chaos harness: a replacement launcher started during a restart exited 1 at once
+    (its first request, the check that CouchDB answers, had no patience)."""
+    ids = _tokens(db, tmp_path, 2, MODE="ok")
+    proxy.down()
+    launcher = start_launcher(_env(couchdb_server, db, proxy, tmp_path, LRT_OUTAGE="60"), TYPE)
+    time.sleep(3)
+    assert launcher.poll() is None, "the launcher gave up while the server was down"
+    proxy.up()
+    _out, err = launcher.communicate(timeout=120)
+    assert launcher.returncode == 0, err
+    assert all(state_of(db.get(i)) is TokenState.DONE for i in ids)
