@@ -91,12 +91,19 @@ def split_credentials(url: str) -> Tuple[str, Optional[str], Optional[str]]:
     return bare, user, password
 
 
+def _segment(text: str, safe: str = "") -> str:
+    """``text`` quoted for a URL path, dot segments (``.``, ``..``) included: left as they
+    are, the HTTP client would resolve them and reach another document or the database."""
+    parts = quote(text, safe=safe).split("/")
+    return "/".join(part.replace(".", "%2E") if part in (".", "..") else part for part in parts)
+
+
 def _doc_path(doc_id: str) -> str:
     if doc_id.startswith("_design/"):
-        return "_design/" + quote(doc_id[len("_design/") :], safe="")
+        return "_design/" + _segment(doc_id[len("_design/") :])
     if doc_id.startswith("_local/"):
-        return "_local/" + quote(doc_id[len("_local/") :], safe="")
-    return quote(doc_id, safe="")
+        return "_local/" + _segment(doc_id[len("_local/") :])
+    return _segment(doc_id)
 
 
 def _encode_params(params: Mapping[str, Any]) -> Dict[str, str]:
@@ -368,7 +375,7 @@ class CouchDB:
         """Add or replace one attachment; returns the document's new ``_rev``."""
         response = self.request(
             "PUT",
-            f"{_doc_path(doc_id)}/{quote(name, safe='/')}",
+            f"{_doc_path(doc_id)}/{_segment(name, safe='/')}",
             params={"rev": rev},
             data=data,
             headers={"Content-Type": content_type},
@@ -380,7 +387,7 @@ class CouchDB:
         """The raw bytes of one attachment (asked for with ``Accept: */*``, not JSON)."""
         response = self.request(
             "GET",
-            f"{_doc_path(doc_id)}/{quote(name, safe='/')}",
+            f"{_doc_path(doc_id)}/{_segment(name, safe='/')}",
             headers={"Accept": "*/*"},
             doc_id=doc_id,
         )
@@ -389,7 +396,7 @@ class CouchDB:
     def delete_attachment(self, doc_id: str, rev: str, name: str) -> str:
         response = self.request(
             "DELETE",
-            f"{_doc_path(doc_id)}/{quote(name, safe='/')}",
+            f"{_doc_path(doc_id)}/{_segment(name, safe='/')}",
             params={"rev": rev},
             doc_id=doc_id,
         )

@@ -99,3 +99,20 @@ def test_iter_view_pages_through_everything(
     db.save({"_id": "_design/x", "views": {"by_k": {"map": "function(doc){ emit(doc.k, null); }"}}})
     rows = list(db.iter_view("x", "by_k", page=4))
     assert len(rows) == 25 and len({r["id"] for r in rows}) == 25
+
+
+@pytest.mark.parametrize("doc_id", [".", "..", "a/../b"])
+def test_dot_segments_in_ids_and_attachment_names_stay_in_the_document(
+    couchdb_server: CouchServer, couch_db_name: str, doc_id: str
+) -> None:
+    """Left unquoted, ``.``/``..`` were resolved by the HTTP client: ``GET ..`` answered the
+    server's welcome page, and an attachment ``../x`` named another document's path."""
+    db = couch(couchdb_server, couch_db_name)
+    rev = db.bulk_docs([{"_id": doc_id, "x": 1}])[0]["rev"]
+    assert db.get(doc_id)["_id"] == doc_id
+    rev = db.put_attachment(doc_id, rev, "../evil.txt", b"data", "text/plain")
+    assert db.get_attachment(doc_id, "../evil.txt") == b"data"
+    assert list(db.get(doc_id)["_attachments"]) == ["../evil.txt"]
+    db.delete(doc_id, db.get(doc_id)["_rev"])
+    assert db.get_or_none(doc_id) is None
+    assert db.info()["db_name"] == couch_db_name  # the database itself is untouched
