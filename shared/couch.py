@@ -26,7 +26,7 @@ import json
 import logging
 import os
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -41,6 +41,7 @@ from .couch_errors import (
     DocumentNotFoundError,
     error_for,
 )
+from .couch_paths import doc_path, encode_params, path_segment, split_credentials
 from .errors import LrtError
 
 __all__ = [
@@ -57,8 +58,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# View/query parameters CouchDB expects as JSON values.
-_JSON_PARAMS = frozenset({"key", "keys", "startkey", "endkey", "start_key", "end_key"})
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "COPY"})
 
 
@@ -72,52 +71,6 @@ class Document(Dict[str, Any]):
     @property
     def rev(self) -> str:
         return str(self.get("_rev", ""))
-
-
-def split_credentials(url: str) -> Tuple[str, Optional[str], Optional[str]]:
-    """Split ``http://user:pw@host:port/`` into the bare URL and the credentials."""
-    parts = urlsplit(url.strip())
-    if not parts.scheme or not parts.hostname:
-        raise LrtError(
-            f"{url!r} is not a server URL",
-            hint="give it as http(s)://host:port, e.g. https://picas-lofar.grid.surfsara.nl:6984",
-        )
-    netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-    if parts.port:
-        netloc += f":{parts.port}"
-    bare = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
-    user = parts.username or None
-    password = parts.password or None
-    return bare, user, password
-
-
-def _segment(text: str, safe: str = "") -> str:
-    """``text`` quoted for a URL path, dot segments (``.``, ``..``) included: left as they
-    are, the HTTP client would resolve them and reach another document or the database."""
-    parts = quote(text, safe=safe).split("/")
-    return "/".join(part.replace(".", "%2E") if part in (".", "..") else part for part in parts)
-
-
-def _doc_path(doc_id: str) -> str:
-    if doc_id.startswith("_design/"):
-        return "_design/" + _segment(doc_id[len("_design/") :])
-    if doc_id.startswith("_local/"):
-        return "_local/" + _segment(doc_id[len("_local/") :])
-    return _segment(doc_id)
-
-
-def _encode_params(params: Mapping[str, Any]) -> Dict[str, str]:
-    out: Dict[str, str] = {}
-    for name, value in params.items():
-        if value is None:
-            continue
-        if name in _JSON_PARAMS:
-            out[name] = json.dumps(value)
-        elif isinstance(value, bool):
-            out[name] = "true" if value else "false"
-        else:
-            out[name] = str(value)
-    return out
 
 
 class CouchDB:
@@ -214,7 +167,7 @@ class CouchDB:
             response = self.session.request(
                 method,
                 url,
-                params=_encode_params(params or {}),
+                params=encode_params(params or {}),
                 data=json.dumps(body) if body is not None else data,
                 headers=dict(headers or {}),
                 timeout=timeout,
@@ -281,7 +234,7 @@ class CouchDB:
     # -- documents ---------------------------------------------------------------------------
 
     def get(self, doc_id: str, **params: Any) -> Document:
-        return Document(self.request("GET", _doc_path(doc_id), params=params, doc_id=doc_id).json())
+        return Document(self.request("GET", doc_path(doc_id), params=params, doc_id=doc_id).json())
 
     def get_or_none(self, doc_id: str) -> Optional[Document]:
         try:
@@ -296,7 +249,7 @@ class CouchDB:
         if not isinstance(doc_id, str):
             return False
         try:
-            self.request("HEAD", _doc_path(doc_id), doc_id=doc_id)
+            self.request("HEAD", doc_path(doc_id), doc_id=doc_id)
         except DocumentNotFoundError:
             return False
         return True
@@ -308,13 +261,13 @@ class CouchDB:
             ConflictError: ``doc["_rev"]`` is not the current revision.
         """
         doc_id = str(doc["_id"])
-        result = self.request("PUT", _doc_path(doc_id), body=doc, doc_id=doc_id).json()
+        result = self.request("PUT", doc_path(doc_id), body=doc, doc_id=doc_id).json()
         doc["_rev"] = result["rev"]
         return str(result["rev"])
 
     def delete(self, doc_id: str, rev: str) -> None:
         """Delete one document revision (a real delete, not ``_purge``)."""
-        self.request("DELETE", _doc_path(doc_id), params={"rev": rev}, doc_id=doc_id)
+        self.request("DELETE", doc_path(doc_id), params={"rev": rev}, doc_id=doc_id)
 
     def bulk_docs(self, docs: Sequence[Mapping[str, Any]], batch_size: int = 1000) -> List[Any]:
         """Write many documents through ``_bulk_docs``, ``batch_size`` per request.
@@ -375,7 +328,7 @@ class CouchDB:
         """Add or replace one attachment; returns the document's new ``_rev``."""
         response = self.request(
             "PUT",
-            f"{_doc_path(doc_id)}/{_segment(name, safe='/')}",
+            f"{doc_path(doc_id)}/{path_segment(name, safe='/')}",
             params={"rev": rev},
             data=data,
             headers={"Content-Type": content_type},
@@ -387,7 +340,7 @@ class CouchDB:
         """The raw bytes of one attachment (asked for with ``Accept: */*``, not JSON)."""
         response = self.request(
             "GET",
-            f"{_doc_path(doc_id)}/{_segment(name, safe='/')}",
+            f"{doc_path(doc_id)}/{path_segment(name, safe='/')}",
             headers={"Accept": "*/*"},
             doc_id=doc_id,
         )
@@ -396,7 +349,7 @@ class CouchDB:
     def delete_attachment(self, doc_id: str, rev: str, name: str) -> str:
         response = self.request(
             "DELETE",
-            f"{_doc_path(doc_id)}/{_segment(name, safe='/')}",
+            f"{doc_path(doc_id)}/{path_segment(name, safe='/')}",
             params={"rev": rev},
             doc_id=doc_id,
         )
