@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.logsetup import setup_logging
 
-from . import database, demo, dev, launcher, srm, stage, tokens
+from . import database, demo, dev, launcher, sandbox, srm, stage, tokens
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     database.register(nouns)
     demo.register(nouns)
     launcher.register(nouns)
+    sandbox.register(nouns)
     return parser
 
 
