@@ -1,0 +1,5 @@
+"""Fixtures of the sandbox unit tests (real git repositories in tmp_path)."""
+
+from __future__ import annotations
+
+from tests.unit.client.sandboxes.gitkit import repos  # noqa: F401  (registers the fixture)
