@@ -35,6 +35,7 @@ from tests.support.couchdb_fixtures import (  # noqa: F401  (fixtures are regist
     require_real_couchdb,
 )
 from tests.support.gfal2 import gfal2_module, tape_archive  # noqa: F401  (registers fixtures)
+from tests.support.slurm import slurm_cluster  # noqa: F401  (registers the fixture)
 
 # The worker-side session runs on Python 3.9; modules that need a newer Python are not collected.
 collect_ignore = ["unit/test_packaging.py"] if sys.version_info < (3, 11) else []
