@@ -14,7 +14,17 @@ from typing import Dict, Iterable, Optional
 import pytest
 import yaml
 
-__all__ = ["MASTER_SH", "Repos", "commit", "git", "git_env", "make_repo", "repos", "write_config"]
+__all__ = [
+    "MASTER_SH",
+    "Repos",
+    "commit",
+    "git",
+    "git_env",
+    "make_repo",
+    "make_repos",
+    "repos",
+    "write_config",
+]
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -105,10 +115,9 @@ class Repos:
     scripts_url: str
 
 
-@pytest.fixture
-def repos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repos:
+def make_repos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repos:
     """``base`` (master.sh, bin/functions.sh, a stray __pycache__) and ``scripts`` repos."""
-    git_env(monkeypatch, tmp_path / "home")
+    git_env(monkeypatch, tmp_path / "git-home")
     base = tmp_path / "repos" / "base"
     base_url = make_repo(
         base,
@@ -124,3 +133,9 @@ def repos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repos:
     scripts = tmp_path / "repos" / "prefactor"
     scripts_url = make_repo(scripts, {"run.py": "print('v1')\n"}, branch="master")
     return Repos(base, base_url, scripts, scripts_url)
+
+
+@pytest.fixture
+def repos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repos:
+    """:func:`make_repos` in the test's tmp_path."""
+    return make_repos(tmp_path, monkeypatch)
