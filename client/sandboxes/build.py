@@ -2,8 +2,9 @@
 
 Steps (each also callable alone, for the seed façade):
 
-1. :func:`clone_sources`: the base repository (``Sandbox.git``) into the tree's top folder,
-   each ``git_scripts`` repository into ``<tree>/<folder>``; the commit of each is recorded;
+1. :func:`clone_base`: the base repository (``Sandbox.git``) into the tree's top folder;
+   :func:`clone_scripts`: each ``git_scripts`` repository into ``<tree>/<folder>``; the
+   commit of each is recorded (:func:`clone_sources` does both);
 2. :func:`write_tokvar`: ``Shell_variables`` into ``<tree>/tokvar.cfg`` (``yaml.safe_dump``);
 3. :func:`package`: the tree into ``<workdir>/<name>.tar.gz``
    (:func:`~.tarball.write_tarball`: reproducible, no ``.git``) and the manifest
@@ -45,6 +46,8 @@ __all__ = [
     "TOKVAR_FILE",
     "SandboxBuild",
     "build_sandbox",
+    "clone_base",
+    "clone_scripts",
     "clone_sources",
     "missing_token_keys",
     "package",
@@ -97,20 +100,27 @@ class SandboxBuild:
         }
 
 
-def clone_sources(config: SandboxConfig, tree: Path) -> Dict[str, str]:
-    """Clone every repository of ``config`` into ``tree`` (which must not exist yet).
+def clone_base(config: SandboxConfig, tree: Path) -> Dict[str, str]:
+    """Clone the base repository into ``tree`` (which must not exist yet): ``{".": sha}``.
 
-    Returns:
-        ``{folder: sha}``, the base repository as ``"."``.
+    Raises:
+        GitError: The clone or checkout failed.
+    """
+    base = config.base
+    return {BASE: clone(base.url, tree, branch=base.branch, commit=base.commit, folder=BASE)}
+
+
+def clone_scripts(config: SandboxConfig, tree: Path) -> Dict[str, str]:
+    """Clone every ``git_scripts`` repository into ``tree/<folder>``: ``{folder: sha}``.
 
     Raises:
         GitError: A clone or checkout failed (the repository is named).
-        SandboxError: A ``git_scripts`` folder already exists in the base repository.
+        SandboxError: A folder already exists in the tree (the base repository has it).
     """
     commits: Dict[str, str] = {}
-    for source in config.sources:
-        dest = tree if source.folder == BASE else tree / source.folder
-        if source.folder != BASE and dest.exists():
+    for source in config.scripts:
+        dest = tree / source.folder
+        if dest.exists():
             raise SandboxError(
                 f"git_scripts folder {source.folder!r} already exists in the base repository",
                 hint="give the git_scripts entry another folder name",
@@ -121,6 +131,13 @@ def clone_sources(config: SandboxConfig, tree: Path) -> Dict[str, str]:
     return commits
 
 
+def clone_sources(config: SandboxConfig, tree: Path) -> Dict[str, str]:
+    """:func:`clone_base` then :func:`clone_scripts`: ``{folder: sha}``, the base as ``"."``."""
+    commits = clone_base(config, tree)
+    commits.update(clone_scripts(config, tree))
+    return commits
+
+
 def write_tokvar(config: SandboxConfig, tree: Path) -> Optional[Path]:
     """Write ``Shell_variables`` as ``tree/tokvar.cfg``; None (and nothing written) when the
     config has none, so that a ``tokvar.cfg`` of the base repository stays."""
@@ -128,7 +145,9 @@ def write_tokvar(config: SandboxConfig, tree: Path) -> Optional[Path]:
         return None
     target = tree / TOKVAR_FILE
     if target.exists():
-        log.info("replacing the base repository's %s with the config's Shell_variables", TOKVAR_FILE)
+        log.info(
+            "replacing the base repository's %s with the config's Shell_variables", TOKVAR_FILE
+        )
     text = yaml.safe_dump(config.shell_variables, default_flow_style=False, sort_keys=True)
     target.write_text(text, encoding="utf-8")
     return target

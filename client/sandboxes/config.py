@@ -180,8 +180,8 @@ def sandbox_config(config: TokenConfig) -> SandboxConfig:
         raise where.error("git_scripts", "'git_scripts' must map folder names to repositories")
     scripts = []
     inner = _Where(config.path, "Sandbox", "git_scripts")
-    for folder, spec in scripts_spec.items():
-        folder = str(folder)
+    for key, spec in scripts_spec.items():
+        folder = str(key)
         if not _NAME.match(folder) or folder in _RESERVED:
             raise inner.error(
                 folder,

@@ -53,9 +53,7 @@ def _what(folder: str, url: str) -> str:
     return f"{label} ({redact_url(url)})"
 
 
-def _run(
-    args: Sequence[str], *, folder: str, url: str, cwd: Optional[Path], timeout: float
-) -> str:
+def _run(args: Sequence[str], *, folder: str, url: str, cwd: Optional[Path], timeout: float) -> str:
     command: List[str] = ["git", "-c", "advice.detachedHead=false", *args]
     log.debug("git %s", " ".join(redact(a) for a in args))
     try:
@@ -176,8 +174,13 @@ def clone(
                 hint="give a commit of that branch (a full sha, or an unambiguous short one), "
                 "or set 'branch' to the branch that has it",
             ) from None
-        _run(["checkout", "--quiet", "--detach", found], folder=folder, url=url, cwd=dest,
-             timeout=timeout)
+        _run(
+            ["checkout", "--quiet", "--detach", found],
+            folder=folder,
+            url=url,
+            cwd=dest,
+            timeout=timeout,
+        )
     head = _run(["rev-parse", "HEAD"], folder=folder, url=url, cwd=dest, timeout=timeout)
     sha = head.strip()
     log.info("%s at %s", _what(folder, url), sha[:12])

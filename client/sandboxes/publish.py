@@ -252,8 +252,10 @@ def _scp_upload(
             return Upload(url, size, f"sha256:{sha256}", "kept", ("sha256",))
         action = "replaced"
     else:
-        ssh_run(ssh_argv(target, "mkdir", "-p", posixpath.dirname(target.path) or "."),
-                f"create the folder of {url}")
+        ssh_run(
+            ssh_argv(target, "mkdir", "-p", posixpath.dirname(target.path) or "."),
+            f"create the folder of {url}",
+        )
     ssh_run(scp_argv(tarball, target), f"copy the sandbox to {url}")
     got = remote_sha()
     if got is None:

@@ -83,8 +83,16 @@ def parse_scp(dest: str) -> ScpTarget:
 def scp_argv(src: Path, target: ScpTarget) -> List[str]:
     """The ``scp`` command that copies ``src`` to ``target``."""
     port = ["-P", str(target.port)] if target.port else []
-    return ["scp", "-q", "-o", "BatchMode=yes", *port, "--", str(src),
-            f"{target.login}:{target.path}"]
+    return [
+        "scp",
+        "-q",
+        "-o",
+        "BatchMode=yes",
+        *port,
+        "--",
+        str(src),
+        f"{target.login}:{target.path}",
+    ]
 
 
 def ssh_argv(target: ScpTarget, *command: str) -> List[str]:

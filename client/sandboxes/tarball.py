@@ -101,7 +101,7 @@ def _walk(root: Path) -> Iterator[Tuple[str, Path]]:
 
 
 def _link_target(name: str, path: Path) -> str:
-    target = os.readlink(path)
+    target = str(path.readlink())
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
     if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
         raise SandboxError(
@@ -185,7 +185,7 @@ def write_tarball(root: Path, target: Path, *, mtime: Optional[int] = None) -> T
     try:
         with part.open("wb") as raw:
             count = _pack(root, raw, when)
-        os.replace(part, target)
+        part.replace(target)
         size, sha256, adler32 = checksums_of(target)
     except OSError as exc:
         raise SandboxError(f"cannot write the tarball {target}: {exc.strerror or exc}") from exc
