@@ -2,7 +2,8 @@
 
 Layered systems report the outermost one (a DIRAC pilot in a gLite job on a PBS node is the
 DIRAC job), as SURF's picas does. HTCondor has no job-id variable: its job ad file
-(``$_CONDOR_JOB_AD``) holds ``GlobalJobId`` (or ``ClusterId``/``ProcId``).
+(``$_CONDOR_JOB_AD``) holds ``GlobalJobId`` (or ``ClusterId``/``ProcId``). A pilot started by
+``lrt submit --backend local`` has ``LRT_LOCAL_JOB_ID`` (``local-<host>-<pid>``), the last resort.
 """
 
 from __future__ import annotations
@@ -59,4 +60,6 @@ def detect_batch_job(env: Optional[Mapping[str, str]] = None) -> Tuple[str, str]
         return "htcondor", condor
     if env.get("PBS_JOBID"):
         return "pbs", env["PBS_JOBID"]
+    if env.get("LRT_LOCAL_JOB_ID"):
+        return "local", env["LRT_LOCAL_JOB_ID"]
     return "", ""

@@ -26,7 +26,7 @@ from grid_lrt.shared.pool import CouchTokenPool
 
 from ..credentials import picas_cred
 
-__all__ = ["add_connection_options", "database", "pool"]
+__all__ = ["add_connection_options", "credentials", "database", "pool"]
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,11 @@ def _creds(args: argparse.Namespace) -> PicasCredentials:
         )
     _warn_plain_http(args, creds, host)
     return creds
+
+
+def credentials(args: argparse.Namespace) -> PicasCredentials:
+    """The command's PiCaS credentials, checked (for the pilots' 0600 credentials file)."""
+    return _creds(args)
 
 
 def database(args: argparse.Namespace) -> CouchDB:

@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.logsetup import setup_logging
 
-from . import database, demo, dev, launcher, sandbox, srm, stage, tokens
+from . import database, demo, dev, jobs, launcher, sandbox, srm, stage, submit, tokens
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(nouns)
     launcher.register(nouns)
     sandbox.register(nouns)
+    submit.register(nouns)
+    jobs.register(nouns)
     return parser
 
 

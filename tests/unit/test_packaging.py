@@ -12,10 +12,9 @@ def test_every_package_folder_is_packaged() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     listed = set(config["tool"]["setuptools"]["packages"])
     mapping = {
-        "client": "grid_lrt.client",
-        "launcher": "grid_lrt.launcher",
-        "shared": "grid_lrt.shared",
+        folder: package for package, folder in config["tool"]["setuptools"]["package-dir"].items()
     }
+    assert set(mapping) == {"client", "launcher", "shared", "jdl"}
     on_disk = set()
     for top, package in mapping.items():
         for init in (ROOT / top).rglob("__init__.py"):

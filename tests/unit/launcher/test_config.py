@@ -173,6 +173,9 @@ def test_bad_url_is_a_message_not_a_traceback(
         ({"GLITE_WMS_JOBID": "https://wms/2", "PBS_JOBID": "9"}, ("glite", "https://wms/2")),
         ({"GLITE_WMS_JOBID": "N/A", "PBS_JOBID": "9"}, ("pbs", "9")),
         ({"DIRACJOBID": "555", "GLITE_WMS_JOBID": "https://wms/2"}, ("dirac", "555")),
+        # Issue 10: pilots of `lrt submit --backend local`, below every batch system.
+        ({"LRT_LOCAL_JOB_ID": "local-node1-4242"}, ("local", "local-node1-4242")),
+        ({"LRT_LOCAL_JOB_ID": "local-n-1", "SLURM_JOB_ID": "8"}, ("slurm", "8")),
     ],
 )
 def test_batch_job_id(env: dict, expected: tuple) -> None:  # type: ignore[type-arg]
