@@ -1,11 +1,9 @@
 """The ``slurm_cluster`` fixture against a real single-node Slurm (tools/slurm.sh): an array job's
-tasks all run, a failing job's exit code is reported, and a time limit ends a job with SIGTERM."""
+tasks all run, a failing job's exit code is reported."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from tests.support.slurm import SlurmCluster, TaskState
 
@@ -41,34 +39,5 @@ def test_failing_job_reports_its_exit_code(slurm_cluster: SlurmCluster) -> None:
     assert state.reason == "NonZeroExitCode"
 
 
-# Slow: measured 60-90 s. slurmctld checks time limits every 30 s (PERIODIC_TIMEOUT, compiled in:
-# no slurm.conf option shortens it), so SIGTERM comes 60-90 s after the start of a --time=1 job.
-@pytest.mark.slow
-def test_time_limit_sends_sigterm(slurm_cluster: SlurmCluster) -> None:
-    where = _fresh_dir(slurm_cluster, "timelimit")
-    script = where / "job.sh"
-    script.write_text(
-        "#!/bin/bash\n"
-        "trap 'date +%s.%N > term.at; echo got TERM > term; exit 143' TERM\n"
-        "date +%s.%N > start.at\n"
-        "sleep 600 &\n"
-        "wait\n"
-    )
-    job = slurm_cluster.sbatch("--time=1", str(script), chdir=where)
-    slurm_cluster.wait_gone(job, timeout=180)
-
-    assert (where / "term").read_text() == "got TERM\n"
-    to_term = float((where / "term.at").read_text()) - float((where / "start.at").read_text())
-    assert 55 <= to_term <= 120, f"SIGTERM came {to_term:.1f} s after the job started"
-    state = slurm_cluster.job_states(job)[job]
-    assert (state.state, state.reason) == ("TIMEOUT", "TimeLimit"), state
-    print(f"time limit: SIGTERM {to_term:.1f} s after the start of a --time=1 job")
-
-
-def test_started_cluster_reports_status(slurm_cluster: SlurmCluster) -> None:
-    if not slurm_cluster.managed:
-        pytest.skip("SLURM_CONF was given: not started by tools/slurm.sh")
-    assert slurm_cluster.conf.is_file()
-    answer = slurm_cluster.run(["sinfo", "-h", "-o", "%T"])
-    assert answer.stdout.split() in (["idle"], ["mixed"], ["allocated"])
-    assert slurm_cluster.up_seconds < 30
+# The time limit (SIGTERM 60-90 s after the start of a --time=1 job: slurmctld checks limits
+# every 30 s, compiled in) is tested once, with the launcher: test_slurm_submit.py.

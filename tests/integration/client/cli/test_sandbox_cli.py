@@ -13,8 +13,8 @@ from grid_lrt.launcher import storage
 from grid_lrt.launcher.checksums import file_checksum, parse_checksum
 from grid_lrt.launcher.sandbox import fetch_sandbox
 from tests.integration.client.conftest import CliEnv
+from tests.support.gitkit import Repos, make_repos, write_config
 from tests.support.launcher_kit import token_doc
-from tests.unit.client.sandboxes.gitkit import Repos, make_repos, write_config
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from grid_lrt.client.sandboxes import (
 )
 from grid_lrt.launcher import storage
 from grid_lrt.launcher.sandbox import fetch_sandbox
+from tests.support.gitkit import Repos, commit, write_config
 from tests.support.helpers import in_ci
-from tests.unit.client.sandboxes.gitkit import Repos, commit, write_config
 
 
 @pytest.fixture(scope="module")

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from tests.unit.client.sandboxes.gitkit import repos  # noqa: F401  (registers the fixture)
+from tests.support.gitkit import repos  # noqa: F401  (registers the fixture)

@@ -14,7 +14,7 @@ from grid_lrt.client.sandboxes import GitError, build_sandbox
 from grid_lrt.client.sandboxes.tarball import member_names
 from grid_lrt.launcher.tokvar import read_tokvar
 from grid_lrt.shared.errors import ConfigError
-from tests.unit.client.sandboxes.gitkit import Repos, commit, git, write_config
+from tests.support.gitkit import Repos, commit, git, write_config
 
 
 def _config(tmp_path: Path, repos: Repos, **kwargs: object) -> Path:

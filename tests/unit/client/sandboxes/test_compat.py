@@ -10,7 +10,7 @@ import pytest
 from grid_lrt.client.sandbox import Sandbox, UnauthorizedSandbox
 from grid_lrt.client.sandboxes import DestinationTakenError, GridProxyMissingError
 from grid_lrt.shared.errors import ConfigError, UsageError
-from tests.unit.client.sandboxes.gitkit import Repos, write_config
+from tests.support.gitkit import Repos, write_config
 
 
 def _cfg(tmp_path: Path, repos: Repos, **kwargs: object) -> Path:
