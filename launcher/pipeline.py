@@ -10,6 +10,12 @@ Out-of-memory kills are recognised from the cgroup's ``oom_kill`` counter: the c
 a SIGKILL the launcher did not send (or, as a shell reports its own child's death, exited with
 137 = 128 + SIGKILL) **and** the counter of the launcher's cgroup (v2 ``memory.events``, v1
 ``memory.oom_control``) grew during the run.
+
+A batch system that ends a job (a time limit, ``scancel``, a pre-emption) signals *every*
+process of it at once, so the pipeline may die of that SIGTERM before the launcher's own
+handler has run. A pipeline that ends by SIGTERM, SIGINT or SIGHUP (or a shell's 128 + N for
+them) therefore waits up to :data:`SIGNAL_SETTLE` seconds for the launcher's stop: if it
+comes, the run counts as stopped (the token goes back to todo), not as the pipeline's failure.
 """
 
 from __future__ import annotations
@@ -45,6 +51,10 @@ log = logging.getLogger(__name__)
 
 _POLL = 0.05
 _SIGKILL_STATUS = 128 + signal.SIGKILL
+#: Seconds a pipeline that died of a stop signal waits for the launcher's own stop signal.
+SIGNAL_SETTLE = 2.0
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+_STOP_CODES = frozenset([-s for s in _STOP_SIGNALS] + [128 + s for s in _STOP_SIGNALS])
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
@@ -361,6 +371,13 @@ def run_pipeline(
         raise
     finally:
         child.close()
+    if not stopped and code in _STOP_CODES and stop.wait(SIGNAL_SETTLE):
+        stopped = True
+        log.warning(
+            "pipeline (pid %d) ended by a stop signal that reached the launcher too: the "
+            "batch system is ending the job",
+            proc.pid,
+        )
     duration = time.monotonic() - started
     oom_after = oom_kill_count(events)
     killed = code in (-signal.SIGKILL, _SIGKILL_STATUS)

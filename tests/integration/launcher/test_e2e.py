@@ -264,6 +264,28 @@ def test_sigterm_puts_the_token_back_and_exits_143(
     assert "attempt1_stdout.log" in doc["_attachments"]  # the interrupted attempt's log stays
 
 
+def test_sigterm_to_every_process_of_the_job_puts_the_token_back(
+    db: CouchDB, env: Dict[str, str], tmp_path: Path
+) -> None:
+    """Issue 10: a batch system that ends a job (Slurm's time limit, scancel) signals every
+    process of it at once, so the pipeline can die of SIGTERM before the launcher's handler
+    has run. The token used to end in error with the pipeline's 143; it goes back to todo."""
+    _sleeping_token(db, tmp_path, 60)
+    proc = start_launcher(env, TYPE)
+    wait_for(lambda: status_of(db, "t_long") == "running", what="the pipeline to run")
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    (pipeline,) = [int(pid) for pid in children]
+    os.killpg(pipeline, signal.SIGTERM)  # the pipeline's group first, as the batch system may
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    doc = db.get("t_long")
+    assert state_of(doc) is TokenState.TODO, (doc.get("output"), err[-2000:])
+    assert (doc["scrub_count"], doc["lock"]) == (1, 0)
+    assert "SIGTERM" in doc["history"][-1]["reason"]
+
+
 def test_kill_9_then_lease_expiry_then_another_launcher_completes_once(
     db: CouchDB, env: Dict[str, str], tmp_path: Path
 ) -> None:
