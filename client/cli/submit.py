@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,12 @@ examples:
 
 
 def _spec_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", required=True, choices=sorted(BACKENDS))
-    parser.add_argument("--type", dest="t_type", required=True, metavar="TYPE")
+    parser.add_argument(
+        "--backend", required=True, choices=sorted(BACKENDS), help="the batch system"
+    )
+    parser.add_argument(
+        "--type", dest="t_type", required=True, metavar="TYPE", help="the token type to drain"
+    )
     parser.add_argument("--cpus", type=int, default=1, help="cores per pilot (default: 1)")
     parser.add_argument("--memory", type=int, default=2048, metavar="MB", help="default: 2048")
     parser.add_argument(
@@ -146,6 +151,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         print(
             f"auto: {sizing['work']} tokens todo or waiting, {sizing['queued']} pilots queued, "
             f"cap {sizing['cap']}: submitting {jobs}",
+            file=sys.stderr,
         )
         if jobs == 0:
             if args.json:

@@ -101,7 +101,7 @@ def _wait_gone(cluster: SlurmCluster, job_id: str, timeout: float, password: str
 def _submit(capsys: pytest.CaptureFixture[str], *args: str) -> Dict[str, Any]:
     assert main(["submit", "--backend", "slurm", "--json", *args]) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
-    return dict(json.loads(out[out.index("{") :])["submitted"])
+    return dict(json.loads(out)["submitted"])
 
 
 def test_token_set_sandbox_and_slurm_pilots_drain_the_pool(

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import stat
 from pathlib import Path
 from typing import Any, Dict, List
@@ -11,7 +13,9 @@ from typing import Any, Dict, List
 import pytest
 
 from grid_lrt.client.cli.main import main
-from grid_lrt.client.submit.ledger import PREFIX, Ledger
+from grid_lrt.client.submit.ledger import PREFIX, JobRecord, Ledger
+from grid_lrt.client.submit.local import LocalBackend, _start_time
+from grid_lrt.client.submit.submission import auto_jobs
 from grid_lrt.shared.schema import TokenState
 from tests.integration.client.conftest import CliEnv
 from tests.support.launcher_kit import make_inputs, make_sandbox, save_tokens, token_doc, wait_for
@@ -54,7 +58,7 @@ def _tokens(env: CliEnv, tmp_path: Path, count: int) -> List[str]:
 def _submit(capsys: pytest.CaptureFixture[str], *args: str) -> Dict[str, Any]:
     assert main(["submit", "--backend", "local", "--type", T_TYPE, "--json", *args]) == 0
     out = capsys.readouterr().out
-    return dict(json.loads(out[out.index("{") :]))
+    return dict(json.loads(out))
 
 
 def test_local_auto_drains_the_pool_and_jobs_status_joins_the_tokens(
@@ -146,3 +150,29 @@ def test_a_failed_submit_leaves_nothing_behind(
     assert code == 3 and "sbatch is not installed" in err and "hint:" in err
     assert "Traceback" not in err and not folder.exists()
     assert Ledger(cli_env.pool).records() == []
+
+
+def test_auto_counts_the_pilots_still_queued(
+    cli_env: CliEnv, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--auto: min(todo + waiting, cap) minus this type's pilots still pending or running."""
+    ids = _tokens(cli_env, tmp_path, 6)
+    cli_env.pool.update(ids[:2], lambda doc: bool(doc.update(held="staging")) or True)
+    assert cli_env.pool.counts(T_TYPE)[TokenState.WAITING] == 2
+    me = f"local-{socket.gethostname()}-{os.getpid()}"
+    gone = f"local-{socket.gethostname()}-999999999"
+    Ledger(cli_env.pool).add(
+        JobRecord(
+            backend="local",
+            job_id="earlier",
+            token_type=T_TYPE,
+            tasks=[me, gone],
+            folder=str(tmp_path / "earlier"),
+            starts={me: _start_time(os.getpid()) or "", gone: "1"},
+        )
+    )
+    sizing = auto_jobs(cli_env.pool, LocalBackend(), T_TYPE, cap=4)
+    assert sizing == {"work": 6, "queued": 1, "cap": 4, "jobs": 3}
+    (record,) = Ledger(cli_env.pool).records(T_TYPE)
+    assert record.states == {me: "running", gone: "unknown"}  # the poll is kept for others
+    assert auto_jobs(cli_env.pool, LocalBackend(), "no_such_type", cap=4)["jobs"] == 0

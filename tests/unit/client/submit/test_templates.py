@@ -129,3 +129,18 @@ def test_bootstrap_reads_the_credentials_from_its_file() -> None:
     text = (Path(__file__).parents[4] / "jdl" / "bootstrap.sh").read_text()
     assert text.startswith("#!/bin/sh")
     assert 'export PICASRC="$here/lrt-credentials"' in text and "chmod 600" in text
+
+
+def test_lrt_jdl_render_prints_the_description(capsys: pytest.CaptureFixture[str]) -> None:
+    from grid_lrt.client.cli.main import main
+
+    args = ["jdl", "render", "--backend", "slurm", "--type", "T1", "--jobs", "4"]
+    assert main([*args, "--folder", "/sub"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("#!/bin/bash\n") and "#SBATCH --array=1-4%4" in out
+    assert main(["jdl", "render", "--backend", "glite", "--type", "a b"]) == 2
+    err = capsys.readouterr().err
+    assert "error: token type 'a b'" in err and "Traceback" not in err
+    with pytest.raises(SystemExit):
+        main(["submit", "--help"])
+    assert "examples:" in capsys.readouterr().out
