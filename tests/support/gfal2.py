@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from tests.support.archive_server import running_archive
 from tests.support.helpers import in_ci
 
 __all__ = ["gfal2_module", "tape_archive"]
@@ -37,22 +38,7 @@ def tape_archive(
     gfal2_module: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Any]:
     """A running tape archive serving ``tmp_path / "archive"``; ``tape/`` starts NEARLINE."""
-    try:
-        from tests.support.tape_archive import TapeArchive, TapeArchiveError
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        if in_ci():
-            pytest.fail(f"CI=true but the tape archive cannot be imported: {exc}", pytrace=False)
-        pytest.skip(f"tape archive unavailable: {exc}")
-    archive = TapeArchive(tmp_path / "archive", delay=1.0)
-    try:
-        archive.start()
-    except TapeArchiveError as exc:
-        if in_ci():
-            pytest.fail(f"CI=true but {exc.message}: {exc.hint}", pytrace=False)
-        pytest.skip(f"{exc.message} ({exc.hint})")
-    for name, value in archive.client_env.items():
-        monkeypatch.setenv(name, value)
-    try:
+    with running_archive(tmp_path / "archive", delay=1.0) as archive:
+        for name, value in archive.client_env.items():
+            monkeypatch.setenv(name, value)
         yield archive
-    finally:
-        archive.stop()

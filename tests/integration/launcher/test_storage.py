@@ -32,7 +32,7 @@ from grid_lrt.launcher.storage import (
 )
 from grid_lrt.launcher.storage.gfal import Gfal2Storage
 from grid_lrt.launcher.storage.http import HttpStorage
-from tests.support.helpers import in_ci
+from tests.support.archive_server import running_archive
 
 DATA = bytes(range(256)) * 4000 + b"tail"  # ~1 MB, more than one read chunk with the tail
 
@@ -70,23 +70,8 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     Unlike ``tape_archive`` it does not need gfal2, so HttpStorage runs without the bindings.
     Tests use their own sub-folder (see :func:`site`) and :func:`trusted` for the environment.
     """
-    try:
-        from tests.support.tape_archive import TapeArchive, TapeArchiveError
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        if in_ci():
-            pytest.fail(f"CI=true but the tape archive cannot be imported: {exc}", pytrace=False)
-        pytest.skip(f"tape archive unavailable: {exc}")
-    server = TapeArchive(tmp_path_factory.mktemp("archive"), delay=1.0)
-    try:
-        server.start()
-    except TapeArchiveError as exc:  # pragma: no cover - depends on the environment
-        if in_ci():
-            pytest.fail(f"CI=true but {exc.message}: {exc.hint}", pytrace=False)
-        pytest.skip(f"{exc.message} ({exc.hint})")
-    try:
+    with running_archive(tmp_path_factory.mktemp("archive"), delay=1.0) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

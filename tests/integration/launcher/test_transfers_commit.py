@@ -27,7 +27,7 @@ from grid_lrt.launcher.storage import Storage, clear_cache, storage_for
 from grid_lrt.launcher.upload import upload_results
 from grid_lrt.shared.errors import ErrorCode
 from grid_lrt.shared.pool import TokenLostError
-from tests.support.helpers import in_ci
+from tests.support.archive_server import running_archive
 
 StorageFor = Callable[[str], Storage]
 Commit = Callable[[List[str]], None]
@@ -42,23 +42,8 @@ def _no_sleep(seconds: float) -> None:
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One https tape archive for the module (it needs no gfal2: HttpStorage runs on 3.9)."""
-    try:
-        from tests.support.tape_archive import TapeArchive, TapeArchiveError
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        if in_ci():
-            pytest.fail(f"CI=true but the tape archive cannot be imported: {exc}", pytrace=False)
-        pytest.skip(f"tape archive unavailable: {exc}")
-    server = TapeArchive(tmp_path_factory.mktemp("archive"), delay=1.0)
-    try:
-        server.start()
-    except TapeArchiveError as exc:  # pragma: no cover - depends on the environment
-        if in_ci():
-            pytest.fail(f"CI=true but {exc.message}: {exc.hint}", pytrace=False)
-        pytest.skip(f"{exc.message} ({exc.hint})")
-    try:
+    with running_archive(tmp_path_factory.mktemp("archive"), delay=1.0) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(

@@ -18,30 +18,15 @@ from grid_lrt.client.sandboxes import (
 )
 from grid_lrt.launcher import storage
 from grid_lrt.launcher.sandbox import fetch_sandbox
+from tests.support.archive_server import running_archive
 from tests.support.gitkit import Repos, commit, write_config
-from tests.support.helpers import in_ci
 
 
 @pytest.fixture(scope="module")
 def webdav(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One https WebDAV server for the module (needs no gfal2)."""
-    try:
-        from tests.support.tape_archive import TapeArchive, TapeArchiveError
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        if in_ci():
-            pytest.fail(f"CI=true but the tape archive cannot be imported: {exc}", pytrace=False)
-        pytest.skip(f"WebDAV server unavailable: {exc}")
-    server = TapeArchive(tmp_path_factory.mktemp("webdav"), delay=1.0)
-    try:
-        server.start()
-    except TapeArchiveError as exc:  # pragma: no cover - depends on the environment
-        if in_ci():
-            pytest.fail(f"CI=true but {exc.message}: {exc.hint}", pytrace=False)
-        pytest.skip(f"{exc.message} ({exc.hint})")
-    try:
+    with running_archive(tmp_path_factory.mktemp("webdav"), delay=1.0) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
