@@ -129,6 +129,12 @@ def check(
         _chain(secret, macaroon.identifier, macaroon.caveats), macaroon.signature
     ):
         return "bad signature"
+    return _caveat_problem(macaroon, site, path, activity, now)
+
+
+def _caveat_problem(
+    macaroon: Macaroon, site: str, path: str, activity: str, now: Optional[datetime.datetime]
+) -> Optional[str]:
     if site not in macaroon.caveat("site"):
         return f"made for another site ({', '.join(macaroon.caveat('site'))})"
     if not any(activity in a.split(",") for a in macaroon.caveat("activity")):

@@ -13,7 +13,7 @@ LATER = NOW + datetime.timedelta(hours=1)
 
 
 def _token(**kw: object) -> str:
-    args = dict(location="dcache", identifier="req-7", site="sara", paths=["/pnfs/a/L1"])
+    args = {"location": "dcache", "identifier": "req-7", "site": "sara", "paths": ["/pnfs/a/L1"]}
     args.update(kw)
     return mint(SECRET, valid_until=LATER, **args)  # type: ignore[arg-type]
 
