@@ -51,12 +51,19 @@ class StageStatus(str, enum.Enum):
     PARTIAL = "partial"
     FAILED = "failed"
     ABORTED = "aborted"
+    #: Put on hold by the service (maintenance); it goes on when rescheduled.
+    ON_HOLD = "on hold"
     #: The LTA drops finished requests from its database: finished, or never existed.
     FINISHED_OR_UNKNOWN = "finished or unknown"
 
     @property
     def finished(self) -> bool:
-        return self not in (StageStatus.NEW, StageStatus.SCHEDULED, StageStatus.IN_PROGRESS)
+        return self not in (
+            StageStatus.NEW,
+            StageStatus.SCHEDULED,
+            StageStatus.IN_PROGRESS,
+            StageStatus.ON_HOLD,
+        )
 
 
 #: Locality of one file, as gfal2's ``user.status`` reports it: the launcher's vocabulary too,
@@ -98,6 +105,15 @@ class Stager(Protocol):
 
     def abort(self, request: StageRequest) -> None:
         """Cancel the request."""
+        ...
+
+    def failed(self, request: StageRequest) -> Dict[str, str]:
+        """The SURLs of the request that failed, each with the service's reason ({} when the
+        service does not say which)."""
+        ...
+
+    def active_files(self) -> int:
+        """Files in all of this user's unfinished requests (the LTA limits it to 5,000)."""
         ...
 
 

@@ -298,6 +298,14 @@ class GfalStager:
         polled = self._poll(request)
         return [u for u in request.surls if u in polled and polled[u] is None]
 
+    def failed(self, request: StageRequest) -> Dict[str, str]:
+        """The request's files gfal2 refused so far, with gfal2's message."""
+        return dict(request.errors)
+
+    def active_files(self) -> int:
+        """gfal2 keeps no list of a user's requests: 0 (no in-flight limit applies)."""
+        return 0
+
     def abort(self, request: StageRequest) -> None:
         """Cancel the request's files that have not failed.
 

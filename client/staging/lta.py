@@ -66,6 +66,7 @@ _STATUS_WORDS = (
     ("partial", StageStatus.PARTIAL),
     ("fail", StageStatus.FAILED),
     ("abort", StageStatus.ABORTED),
+    ("hold", StageStatus.ON_HOLD),
     ("success", StageStatus.SUCCESS),
     ("progress", StageStatus.IN_PROGRESS),
     ("schedul", StageStatus.SCHEDULED),
@@ -261,6 +262,28 @@ class LtaStager:
     def abort(self, request: StageRequest | int | str) -> None:
         """Cancel the request."""
         self._call("abort", self._request_id(request))
+
+    def failed(self, request: StageRequest) -> Dict[str, str]:
+        """The XML-RPC stager names no failed files: once the request is finished, the files
+        asked for and not online, each with the request's status as the reason."""
+        status = self.status(request)
+        if not status.finished or status is StageStatus.FINISHED_OR_UNKNOWN:
+            return {}
+        online = set(self.surls_online(request))
+        reason = f"not staged (request {request.request_id}: {status.value})"
+        return {s: reason for s in request.surls if s not in online}
+
+    def active_files(self) -> int:
+        """Files of this user's requests that are not finished (``getprogress``)."""
+        total = 0
+        for detail in self.progress().values():
+            if parse_status(detail.get("Status")).finished:
+                continue
+            try:
+                total += int(detail.get("File count", 0))
+            except (TypeError, ValueError):
+                continue
+        return total
 
     # ---- the rest of the LTA API ---------------------------------------------------------
 

@@ -156,7 +156,9 @@ def test_5000_surls_make_one_call(sim: LtaSimulator, stager: LtaStager) -> None:
 def test_status_words() -> None:
     assert parse_status("partial success") is StageStatus.PARTIAL
     assert parse_status(None) is StageStatus.FINISHED_OR_UNKNOWN
-    assert parse_status("on hold") is StageStatus.SCHEDULED
+    assert parse_status("on hold") is StageStatus.ON_HOLD  # issue 11: shown, not finished
+    assert not StageStatus.ON_HOLD.finished
+    assert parse_status("whatever else") is StageStatus.SCHEDULED
     assert redact_url("https://u:p@host/x") == "https://***@host/x"
 
 
