@@ -20,7 +20,7 @@ from grid_lrt.shared.schema import TokenState, state_of
 from .base import FileState
 from .locality import status_url
 
-__all__ = ["ReleaseReport", "StateChecker", "release_staged", "status_url"]
+__all__ = ["ReleaseReport", "StateChecker", "input_links", "release_staged", "status_url"]
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class ReleaseReport:
         return len(self.waiting) + len(self.lost) + len(self.errors)
 
 
-def _input_links(pool: TokenPool, token_id: str) -> List[str]:
+def input_links(pool: TokenPool, token_id: str) -> List[str]:
     data = pool.attachment(token_id, INPUT_LIST).decode("utf-8", "replace")
     lines = (line.strip() for line in data.splitlines())
     return [line.split()[0] for line in lines if line and not line.startswith("#")]
@@ -58,7 +58,7 @@ def release_staged(
     links: Dict[str, List[str]] = {}
     for token_id in pool.ids(t_type, TokenState.WAITING):
         try:
-            links[token_id] = [status_url(link, door) for link in _input_links(pool, token_id)]
+            links[token_id] = [status_url(link, door) for link in input_links(pool, token_id)]
         except DocumentNotFoundError:
             report.errors[token_id] = f"no {INPUT_LIST} attachment: nothing to check"
         except CouchError as exc:  # a token we cannot read must not stop the others
