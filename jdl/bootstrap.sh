@@ -6,6 +6,10 @@
 set -eu
 type=${1:?usage: lrt-bootstrap.sh TOKEN_TYPE}
 here=$(pwd)
+# HTCondor (getenv = False) starts a job with no PATH at all: this shell finds python3 through
+# its built-in default, but the launcher and the pipeline would get none (bash's own default
+# ends in "."), so export the usual one.
+env | grep -q '^PATH=' || export PATH=/usr/local/bin:/usr/bin:/bin
 chmod 600 "$here/lrt-credentials"
 export PICASRC="$here/lrt-credentials"
 export LRT_WORKDIR="${LRT_WORKDIR:-${TMPDIR:-$here}}"

@@ -26,6 +26,7 @@ import requests
 import requests.adapters
 import requests.utils
 
+from tests.support.condor import condor_pool  # noqa: F401  (registers the fixture)
 from tests.support.couchdb import LOOPBACK_HOSTS
 from tests.support.couchdb_fixtures import (  # noqa: F401  (fixtures are registered by being imported)
     couch_db_name,

@@ -3,6 +3,7 @@ variable is named, no secret is in any description."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,45 @@ def test_bootstrap_reads_the_credentials_from_its_file() -> None:
     text = (Path(__file__).parents[4] / "jdl" / "bootstrap.sh").read_text()
     assert text.startswith("#!/bin/sh")
     assert 'export PICASRC="$here/lrt-credentials"' in text and "chmod 600" in text
+
+
+@pytest.mark.skipif(
+    not any(Path(d, "python3").exists() for d in ("/usr/local/bin", "/usr/bin", "/bin")),
+    reason="no python3 in /usr/local/bin, /usr/bin or /bin",
+)
+def test_bootstrap_gives_a_job_without_path_the_usual_one(tmp_path: Path) -> None:
+    # An HTCondor job (getenv = False) starts with no PATH; the launcher and its pipeline
+    # must still get one (and bash's built-in default, which ends in ".", must not be it).
+    bootstrap = Path(__file__).parents[4] / "jdl" / "bootstrap.sh"
+    (tmp_path / "lrt-credentials").write_text("password=x\n")
+    (tmp_path / "grid-lrt-launcher.pyz").write_text(
+        "import os, sys\nprint(os.environ.get('PATH'), os.environ['PICASRC'], *sys.argv[1:])\n"
+    )
+    run = subprocess.run(
+        ["/usr/bin/env", "-i", "/bin/sh", str(bootstrap), "T1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == [
+        "/usr/local/bin:/usr/bin:/bin",
+        str(tmp_path / "lrt-credentials"),
+        "run",
+        "T1",
+    ]
+    assert (tmp_path / "lrt-credentials").stat().st_mode & 0o777 == 0o600
+    kept = subprocess.run(
+        ["/usr/bin/env", "-i", "PATH=/usr/bin:/bin:/opt/x", "/bin/sh", str(bootstrap), "T1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert kept.stdout.split()[0] == "/usr/bin:/bin:/opt/x", kept.stderr
 
 
 def test_lrt_jdl_render_prints_the_description(capsys: pytest.CaptureFixture[str]) -> None:
