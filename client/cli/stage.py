@@ -1,36 +1,51 @@
-"""``lrt stage ...``: stage data from the LTA and release tokens whose data is online."""
+"""``lrt stage ...``: stage data from the LTA and release tokens whose data is online.
+
+The service comes from the credentials, as ASTRON's ``stager_access`` 2.0 decides: an API
+token (``api_token=`` in ~/.stagingrc, or LOFAR_LTA_TOKEN) selects StageIT, a user and
+password the XML-RPC stager. The verbs work the same with both.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
-from collections import defaultdict
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List
 
-from grid_lrt.shared import surl
 from grid_lrt.shared.errors import UsageError
 
 from ..staging.base import StageRequest, StageStatus, wait_until_done
-from ..staging.lta import LtaStager
-from ..staging.release import release_staged
-from ..staging.surllist import SurlList
-from .connect import add_connection_options, pool
-from .output import print_json
+from ..staging.planning import (
+    MAX_FILES,
+    MAX_IN_FLIGHT,
+    MAX_REQUEST_BYTES,
+    plan_requests,
+    read_sized_list,
+)
+from ..staging.services import make_stager
+from ..staging.stagebook import StageBook
+from . import stage_watch
+from .output import print_json, print_table
 
 __all__ = ["register"]
 
 _EPILOG = """\
-The LTA stager URL comes from LRT_LTA_URL (default: ASTRON's service); credentials from
-~/.awe/Environment.cfg, ~/.stagingrc (user=, password=) or LOFAR_LTA_USER/LOFAR_LTA_PWD.
+Credentials: an API token (api_token= in ~/.stagingrc, or LOFAR_LTA_TOKEN) selects StageIT,
+ASTRON's stager today; a user and password (~/.awe/Environment.cfg, user=/password= in
+~/.stagingrc, or LOFAR_LTA_USER/LOFAR_LTA_PWD) the XML-RPC stager of GRID_LRT's days.
+
+submit splits a list into requests within the LTA's limits (at most 1,000 files and under
+5 TB each, one site and OBSID each) and keeps at most 5,000 files in flight over your
+unfinished requests; the rest waits in a local queue (~/.config/grid-lrt/stage-queue.json)
+that `lrt stage watch` (or `lrt stage submit` again) feeds as requests finish.
 
 examples:
-  lrt stage submit srm.txt              # one request per site and OBSID; prints the ids
-  lrt stage wait 18748 --timeout 86400  # progress bar until done, failed or timed out
-  lrt stage release L229507_cal1        # held tokens whose files are online -> todo
-  lrt stage watch L229507_cal1          # release as files come online, until none is held
+  lrt stage submit srm.txt               # prints the request ids; queues what does not fit
+  lrt stage status                       # every recorded request and the queue
+  lrt stage status 18748                 # one request: status, files online/pending/failed
+  lrt stage wait 18748 --timeout 86400   # progress bar until done, failed or timed out
+  lrt stage watch L229507_cal1           # feed the queue, release tokens as files come online
+  lrt stage macaroons 18748              # keep its macaroons for `lrt submit` (StageIT)
 """
 
 
@@ -43,11 +58,24 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verbs = stage.add_subparsers(dest="verb", metavar="VERB", required=True)
-    submit = verbs.add_parser("submit", help="stage the files of a SURL list")
-    submit.add_argument("file", metavar="FILE", type=Path)
+    submit = verbs.add_parser(
+        "submit",
+        help="stage the files of a SURL list (split within the LTA's limits)",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    submit.add_argument("file", metavar="FILE", type=Path, help="SURLs, one per line [size]")
+    submit.add_argument("--max-files", type=int, default=MAX_FILES, help="per request")
+    submit.add_argument(
+        "--max-tb", type=float, default=MAX_REQUEST_BYTES / 1e12, help="per request (TB)"
+    )
+    submit.add_argument(
+        "--max-in-flight", type=int, default=MAX_IN_FLIGHT, help="files over your requests"
+    )
+    submit.add_argument("--json", action="store_true", help="print JSON")
     submit.set_defaults(func=cmd_submit)
-    status = verbs.add_parser("status", help="status of a staging request")
-    status.add_argument("id", metavar="ID")
+    status = verbs.add_parser("status", help="a request's status (no ID: all of them)")
+    status.add_argument("id", metavar="ID", nargs="?")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(func=cmd_status)
     wait = verbs.add_parser("wait", help="wait for a staging request, with a progress bar")
@@ -56,87 +84,139 @@ def register(subparsers: Any) -> None:
     wait.add_argument("--interval", type=float, default=60.0, help="seconds between polls")
     wait.set_defaults(func=cmd_wait)
     for verb, func, text in (
-        ("release", cmd_release, "one pass: release held tokens whose files are all online"),
-        ("watch", cmd_watch, "release held tokens as their files come online, until none is held"),
+        ("reschedule", cmd_reschedule, "ask the service to go on with a request (on hold...)"),
+        ("abort", cmd_abort, "cancel a request"),
     ):
-        sub = verbs.add_parser(verb, help=text, description=text[0].upper() + text[1:] + ".")
-        sub.add_argument("type", metavar="TYPE", help="token type")
-        sub.add_argument("--door", metavar="URL", help="https/davs door to check states through")
-        sub.add_argument("--workers", type=int, default=16, help="concurrent state checks")
-        if verb == "watch":
-            sub.add_argument("--interval", type=float, default=300.0, help="seconds between passes")
-            sub.add_argument("--timeout", type=float, default=7 * 24 * 3600, help="give up after")
-        add_connection_options(sub)
+        sub = verbs.add_parser(verb, help=text)
+        sub.add_argument("id", metavar="ID")
         sub.set_defaults(func=func)
-
-
-def _records() -> Path:
-    return Path.home() / ".config" / "grid-lrt" / "stage-requests.jsonl"
-
-
-def _group(links: List[str]) -> Dict[Tuple[str, str], List[str]]:
-    groups: Dict[Tuple[str, str], List[str]] = defaultdict(list)
-    for link in links:
-        groups[(surl.site_of(link).name, surl.obsid_of(link))].append(link)
-    return groups
-
-
-def cmd_submit(args: argparse.Namespace) -> int:
-    links = list(SurlList.from_file(args.file, check_obsid=False, check_location=False))
-    if not links:
-        raise UsageError(f"{args.file} holds no SURLs", hint="one srm:// link per line")
-    stager = LtaStager()
-    record = _records()
-    record.parent.mkdir(parents=True, exist_ok=True)
-    for (site, obsid), group in sorted(_group(links).items()):
-        request = stager.submit(group)
-        print(f"{request.request_id}  {obsid} at {site}: {len(group)} files")
-        with record.open("a", encoding="utf-8") as out:
-            out.write(
-                json.dumps(
-                    {
-                        "id": request.request_id,
-                        "site": site,
-                        "obsid": obsid,
-                        "files": len(group),
-                        "file": str(args.file),
-                        "time": int(time.time()),
-                    }
-                )
-                + "\n"
-            )
-    return 0
+    stage_watch.register(verbs)
 
 
 def _check_id(text: str) -> None:
-    """An LTA request id is a whole number; anything else is a user mistake (exit 2).
-
-    Raises:
-        UsageError: ``text`` is not a whole number.
-    """
+    """A stage request id is a whole number; anything else is a user mistake (exit 2)."""
     if not text.strip().isdigit():
         raise UsageError(
-            f"{text!r} is not an LTA stage request id (a whole number)",
-            hint="the id `lrt stage submit` printed; past ones are in "
-            "~/.config/grid-lrt/stage-requests.jsonl",
+            f"{text!r} is not a stage request id (a whole number)",
+            hint="the id `lrt stage submit` printed; `lrt stage status` lists them",
         )
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    listed = read_sized_list(args.file)
+    if not listed.links:
+        raise UsageError(f"{args.file} holds no SURLs", hint="one srm:// link per line")
+    if not 1 <= args.max_files <= MAX_FILES:
+        raise UsageError(f"--max-files must be between 1 and {MAX_FILES} (the LTA's limit)")
+    batches = plan_requests(
+        listed.links,
+        listed.sizes,
+        max_files=args.max_files,
+        max_bytes=int(args.max_tb * 1e12),
+        source=str(args.file),
+    )
+    stager = make_stager()
+    book = StageBook()
+    book.enqueue(batches)
+    fed = book.feed(stager, limit=args.max_in_flight)
+    if args.json:
+        print_json(
+            {
+                "service": stager.name,
+                "submitted": [
+                    {"id": r.request_id, "files": len(b), "site": b.site, "obsid": b.obsid}
+                    for b, r in fed.submitted
+                ],
+                "queued_requests": fed.waiting,
+                "queued_files": fed.waiting_files,
+                "in_flight": fed.in_flight,
+            }
+        )
+        return 0
+    for batch, request in fed.submitted:
+        print(f"{request.request_id}  {batch.describe()}")
+    if fed.waiting:
+        print(
+            f"queued {fed.waiting} requests ({fed.waiting_files} files): {fed.in_flight} files "
+            f"in flight, the LTA allows {args.max_in_flight}; `lrt stage watch TYPE` submits "
+            "them as requests finish",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _one_status(stager: Any, request_id: str) -> Dict[str, Any]:
+    record = next((r for r in StageBook().records() if str(r["id"]) == request_id), {})
+    request = StageRequest(stager.name, request_id, surls=list(record.get("surls", [])))
+    status = stager.status(request)
+    online = stager.online(request) if status is not StageStatus.FINISHED_OR_UNKNOWN else []
+    failed = stager.failed(request) if request.surls or stager.name == "stageit" else {}
+    total = int(record.get("files") or len(request.surls) or 0)
+    return {
+        "id": request_id,
+        "service": stager.name,
+        "status": status.value,
+        "files": total,
+        "online": len(online),
+        "failed": failed,
+    }
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    stager = make_stager()
+    if args.id is None:
+        return _all_status(stager, as_json=args.json)
     _check_id(args.id)
-    stager = LtaStager()
-    status = stager.status(StageRequest("lta", args.id))
-    detail = stager.progress().get(str(args.id), {}) if not status.finished else {}
+    found = _one_status(stager, args.id)
     if args.json:
-        print_json({"id": args.id, "status": status.value, "progress": detail})
+        print_json(found)
     else:
-        done = (
-            f" ({detail.get('Files done', '?')}/{detail.get('File count', '?')} files)"
-            if detail
-            else ""
+        total = f"/{found['files']}" if found["files"] else ""
+        print(f"{args.id}: {found['status']} ({found['online']}{total} files online)")
+        for link, reason in sorted(found["failed"].items())[:20]:
+            print(f"  failed  {link}: {reason}")
+        if len(found["failed"]) > 20:
+            print(f"  ... and {len(found['failed']) - 20} more failed files (--json lists all)")
+        if found["status"] == StageStatus.ON_HOLD.value:
+            print(f"  on hold at the LTA: `lrt stage reschedule {args.id}` when it may go on")
+    bad = (StageStatus.FAILED.value, StageStatus.ABORTED.value)
+    return 1 if found["status"] in bad else 0
+
+
+def _all_status(stager: Any, *, as_json: bool) -> int:
+    book = StageBook()
+    rows: List[List[Any]] = []
+    for record in book.records():
+        if record.get("service", stager.name) != stager.name:
+            continue
+        status = stager.status(StageRequest(stager.name, str(record["id"])))
+        rows.append(
+            [
+                record["id"],
+                record.get("obsid", ""),
+                record.get("site", ""),
+                int(record.get("files", 0)),
+                status.value,
+            ]
         )
-        print(f"{args.id}: {status.value}{done}")
-    return 0 if status not in (StageStatus.FAILED, StageStatus.ABORTED) else 1
+    queued = book.queued()
+    if as_json:
+        print_json(
+            {
+                "requests": [
+                    dict(zip(("id", "obsid", "site", "files", "status"), r)) for r in rows
+                ],
+                "queued": [b.describe() for b in queued],
+            }
+        )
+        return 0
+    if rows:
+        print_table(["request", "obsid", "site", "files", "status"], rows)
+    else:
+        print(f"no {stager.name} requests recorded on this machine")
+    if queued:
+        print(f"queued here: {len(queued)} requests, {sum(len(b) for b in queued)} files")
+    return 0
 
 
 def _bar(status: StageStatus, online: int, total: int) -> None:
@@ -150,54 +230,31 @@ def _bar(status: StageStatus, online: int, total: int) -> None:
 
 def cmd_wait(args: argparse.Namespace) -> int:
     _check_id(args.id)
-    stager = LtaStager()
-    request = StageRequest("lta", args.id, surls=[])
+    stager = make_stager()
+    record = next((r for r in StageBook().records() if str(r["id"]) == args.id), {})
+    request = StageRequest(stager.name, args.id, surls=list(record.get("surls", [])))
+    total = int(record.get("files") or 0)
     status = wait_until_done(
         stager,
         request,
         timeout=args.timeout,
         interval=args.interval,
-        progress=lambda s, _o, _t: _bar(s, *_files(stager, args.id)),
+        progress=lambda s, online, _t: _bar(s, online, total or online),
     )
     sys.stderr.write("\n")
     print(f"{args.id}: {status.value}")
     return 0 if status in (StageStatus.SUCCESS, StageStatus.FINISHED_OR_UNKNOWN) else 1
 
 
-def _files(stager: LtaStager, request_id: str) -> Tuple[int, int]:
-    detail = stager.progress().get(str(request_id), {})
-    try:
-        return int(detail.get("Files done", 0)), int(detail.get("File count", 0))
-    except (TypeError, ValueError):
-        return 0, 0
-
-
-def _release_once(args: argparse.Namespace) -> Tuple[int, int]:
-    from ..staging.gfal import check_states
-
-    report = release_staged(
-        pool(args), args.type, lambda urls: check_states(urls, workers=args.workers), door=args.door
-    )
-    print(f"{args.type}: released {len(report.released)}, still held {report.still_held}")
-    for token_id, lost in report.lost.items():
-        print(f"  {token_id}: {len(lost)} files LOST/UNAVAILABLE, e.g. {lost[0]}")
-    for token_id, error in report.errors.items():
-        print(f"  {token_id}: {error}")
-    return len(report.released), report.still_held - len(report.lost) - len(report.errors)
-
-
-def cmd_release(args: argparse.Namespace) -> int:
-    _release_once(args)
+def cmd_reschedule(args: argparse.Namespace) -> int:
+    _check_id(args.id)
+    make_stager().reschedule(args.id)
+    print(f"{args.id}: rescheduled")
     return 0
 
 
-def cmd_watch(args: argparse.Namespace) -> int:
-    deadline = time.monotonic() + args.timeout
-    while True:
-        _released, pending = _release_once(args)
-        if pending == 0:
-            return 0
-        if time.monotonic() + args.interval > deadline:
-            print(f"{args.type}: gave up after {args.timeout:.0f} s with {pending} tokens waiting")
-            return 1
-        time.sleep(args.interval)
+def cmd_abort(args: argparse.Namespace) -> int:
+    _check_id(args.id)
+    make_stager().abort(args.id)
+    print(f"{args.id}: aborted")
+    return 0

@@ -9,6 +9,7 @@ from typing import Any
 
 from grid_lrt.shared.errors import UsageError
 
+from ..staging.macaroon_store import MacaroonStore
 from ..submit.backend import PilotSpec
 from ..submit.submission import BACKENDS, auto_jobs, backend_for, default_folder, plan_folder
 from ..submit.submission import submit as submit_pilots
@@ -116,6 +117,12 @@ def register(subparsers: Any) -> None:
     )
     submit.add_argument("--launcher", type=Path, metavar="PYZ", help="use this launcher zipapp")
     submit.add_argument("--wheels", type=Path, metavar="DIR", help="wheels for the zipapp build")
+    submit.add_argument(
+        "--no-macaroons",
+        action="store_true",
+        help="leave out the macaroons kept by `lrt stage macaroons` (default: the valid ones "
+        "go into the credentials file)",
+    )
     submit.add_argument("--json", action="store_true", help="print the result as JSON")
     add_connection_options(submit)
     submit.set_defaults(func=cmd_submit)
@@ -160,6 +167,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
     elif jobs is None or jobs < 1:
         raise UsageError("--jobs must be 1 or more")
     spec = _spec(args, jobs)
+    macaroons = [] if args.no_macaroons else MacaroonStore().valid()
+    for kept in macaroons:
+        print(f"macaroon  {kept.describe()} (into the credentials file)", file=sys.stderr)
     record = submit_pilots(
         the_pool,
         backend,
@@ -168,6 +178,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         folder=args.folder or default_folder(args.t_type),
         launcher=args.launcher,
         wheels=args.wheels,
+        macaroons=macaroons,
     )
     if args.json:
         print_json({"submitted": record.to_doc()})

@@ -22,13 +22,14 @@ import os
 import shutil
 from importlib import resources
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Type
+from typing import Dict, Mapping, Optional, Sequence, Type
 
 from grid_lrt.shared.credentials import PicasCredentials
 from grid_lrt.shared.errors import UsageError
 from grid_lrt.shared.pool import CouchTokenPool
 from grid_lrt.shared.schema import TokenState
 
+from ..staging.macaroon_store import KeptMacaroon
 from ..zipapp.build import build_zipapp
 from .backend import Backend, Folder, JobState, PilotSpec
 from .condor import CondorBackend
@@ -89,16 +90,21 @@ def _write_private(path: Path, text: str) -> None:
         out.write(text)
 
 
-def credentials_text(creds: PicasCredentials) -> str:
+def credentials_text(creds: PicasCredentials, macaroons: Sequence[KeptMacaroon] = ()) -> str:
+    """The pilots' credentials file: PiCaS, and the macaroons of staged data (StageIT)."""
     return (
         "# PiCaS credentials of grid-lrt pilots (read by the launcher through PICASRC)\n"
         f"url={creds.url}\ndatabase={creds.database}\nuser={creds.user}\n"
-        f"password={creds.password}\n"
+        f"password={creds.password}\n" + "".join(m.line() + "\n" for m in macaroons)
     )
 
 
 def _make_folder(
-    path: Path, creds: PicasCredentials, launcher: Optional[Path], wheels: Optional[Path]
+    path: Path,
+    creds: PicasCredentials,
+    launcher: Optional[Path],
+    wheels: Optional[Path],
+    macaroons: Sequence[KeptMacaroon],
 ) -> Folder:
     folder = plan_folder(path.resolve())
     try:
@@ -110,7 +116,7 @@ def _make_folder(
     except OSError as exc:
         raise UsageError(f"cannot create {folder.path}: {exc.strerror}") from None
     folder.logs.mkdir()
-    _write_private(folder.credentials, credentials_text(creds))
+    _write_private(folder.credentials, credentials_text(creds, macaroons))
     bootstrap = (resources.files("grid_lrt.jdl") / BOOTSTRAP).read_text(encoding="utf-8")
     folder.bootstrap.write_text(bootstrap, encoding="utf-8")
     folder.bootstrap.chmod(0o755)
@@ -131,8 +137,12 @@ def submit(
     folder: Path,
     launcher: Optional[Path] = None,
     wheels: Optional[Path] = None,
+    macaroons: Sequence[KeptMacaroon] = (),
 ) -> JobRecord:
     """Prepare ``folder``, submit ``spec.jobs`` pilots, record them; the record.
+
+    ``macaroons`` (kept by ``lrt stage macaroons``) go into the credentials file with the
+    PiCaS password, for inputs read from a WebDAV door.
 
     Raises:
         ToolMissingError: the backend's submit command is not here (nothing was written).
@@ -142,7 +152,7 @@ def submit(
     require(backend.submit_tool, job_environment())
     if launcher is not None and not launcher.is_file():
         raise UsageError(f"--launcher {launcher}: no such file")
-    made = _make_folder(folder, creds, launcher, wheels)
+    made = _make_folder(folder, creds, launcher, wheels, macaroons)
     description = made.path / backend.description_name
     try:
         description.write_text(backend.render(spec, made), encoding="utf-8")
