@@ -10,6 +10,11 @@ Two switches set how far the launcher trusts its tokens (README, "Trust model"):
 ``export_credentials`` (off: the pipeline gets no ``PICAS_USR_PWD``) and ``token_commands``
 (on: a token's ``command`` runs and its variable mappings may set any name; off: both are
 refused with code 7).
+
+Download macaroons come only from the credentials file (``macaroon=`` lines of ``$PICASRC`` or
+``~/.picasrc``, :mod:`grid_lrt.shared.credentials`). :meth:`LauncherConfig.load` installs them
+for the storage adapters (:func:`grid_lrt.launcher.storage.bearer.install`); they are
+registered as secrets there and never reach the pipeline's environment.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Tuple
 
-from grid_lrt.shared.credentials import picas_cred, picasrc_path
+from grid_lrt.shared.credentials import Macaroon, picas_cred, picasrc_path
 from grid_lrt.shared.errors import LrtError, UsageError
 from grid_lrt.shared.lease import DEFAULT_HEARTBEAT, DEFAULT_LEASE, DEFAULT_MAX_SCRUB
 
 from .server import server_address
+from .storage import bearer
 from .unpack_limits import DEFAULT_LIMITS, UnpackLimits
 
 __all__ = [
@@ -276,6 +282,8 @@ class LauncherConfig:
     """Give the pipeline ``PICAS_USR_PWD`` (``--export-credentials``)."""
     token_commands: bool = True
     """Run a token's ``command``, let its mappings set any name (off: ``--no-token-commands``)."""
+    macaroons: Tuple[Macaroon, ...] = field(default=(), repr=False)
+    """The download macaroons of the credentials file (each hides its token in ``repr``)."""
 
     @classmethod
     def load(
@@ -284,7 +292,8 @@ class LauncherConfig:
         flags: Optional[Mapping[str, Any]] = None,
         env: Optional[Mapping[str, str]] = None,
     ) -> LauncherConfig:
-        """Build from ``flags`` (None = not given) over ``env`` over the defaults."""
+        """Build from ``flags`` (None = not given) over ``env`` over the defaults; the
+        credentials file's macaroons are installed for the storage adapters."""
         env = os.environ if env is None else env
         flags = flags or {}
         creds = picas_cred()
@@ -333,9 +342,11 @@ class LauncherConfig:
             password=password,
             workdir=workdir,
             keep_jobdirs=bool(flags.get("keep_jobdirs")),
+            macaroons=creds.macaroons,
             **values,
         )
         config.validate()
+        bearer.install(config.macaroons)
         return config
 
     def validate(self) -> None:

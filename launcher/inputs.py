@@ -22,7 +22,9 @@ Codes (the :class:`~grid_lrt.launcher.failure.TokenFailure` raised):
 * 20 ``NO_DOWNLOAD_FILE``: no ``srm.txt``, no link in it, or a line that is not a link.
 * 13 ``TRANSFER_TOOL_MISSING``: no adapter on this worker handles a link's scheme.
 * 21 ``DOWNLOAD_FAILED``: a source is missing, access is refused, or a transient error
-  (timeouts, 5xx) persists through all ``attempts``.
+  (timeouts, 5xx) persists through all ``attempts``. Also: the macaroon for a link's door
+  (``macaroon=`` in the credentials file, :mod:`.storage.bearer`) has expired, found before
+  any request, or the door refused it (401/403); the hint says how to get fresh ones.
 * 22 ``DATA_NOT_STAGED``: files are only on tape (NEARLINE); stage them and reset the token.
 * 24 ``CHECKSUM_MISMATCH``: the copy's adler32 differs from the storage's, twice.
 * 26 ``SANDBOX_UNSAFE``: an input archive holds absolute paths, ``..`` or links leaving
@@ -50,6 +52,7 @@ from grid_lrt.launcher.inputs_copy import STAGE_HINT, InputFetcher, human_size
 from grid_lrt.launcher.inputs_links import PROTOCOLS, InputLink, parse_links
 from grid_lrt.launcher.inputs_threads import run_parallel
 from grid_lrt.launcher.storage.base import Storage
+from grid_lrt.launcher.storage.bearer import MacaroonExpiredError, fresh_macaroon
 from grid_lrt.launcher.unpack import (
     DEFAULT_LIMITS,
     ArchiveError,
@@ -103,6 +106,21 @@ def _check_localities(links: List[InputLink], states: Sequence[Optional[str]]) -
     for link, state, where in zip(links, states, known):
         if state is not None and (where is None or not where.on_disk):
             log.warning("input %s has tape state %s; trying to copy it", link.name, state)
+
+
+def _check_macaroons(links: Sequence[InputLink]) -> None:
+    """Refuse (21) before any request when the macaroon for a link's door has expired."""
+    for link in links:
+        for url in (link.url, link.locality_url):
+            try:
+                fresh_macaroon(url)
+            except MacaroonExpiredError as exc:
+                raise TokenFailure(
+                    ErrorCode.DOWNLOAD_FAILED,
+                    f"cannot download {redact_url(link.link)} (srm.txt line {link.line}): "
+                    f"{exc.message}",
+                    hint=exc.hint,
+                ) from exc
 
 
 def _is_archive(path: Path) -> bool:
@@ -198,6 +216,7 @@ def fetch_inputs(
         UsageError: ``protocol`` is unknown.
     """
     links = parse_links(srm_text, protocol=protocol, door=door)
+    _check_macaroons(links)
     input_dir.mkdir(parents=True, exist_ok=True)
     fetcher = InputFetcher(
         input_dir, storage_for, attempts=attempts, backoff=backoff, sleep=sleep, total=len(links)

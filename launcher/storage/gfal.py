@@ -11,7 +11,9 @@ an exception of :mod:`.base` by its errno (see :mod:`.common`), with the ``GErro
 ``__cause__``. Some gfal2 plugins use other numbers for the same thing (the http plugin reports
 a missing parent on upload as ``EISDIR`` "HTTP 409"): :mod:`.gfal_errors` knows them.
 
-The mock plugin's copy delay (5 s in Debian's ``mock_plugin.conf``) is set to 0.
+Contexts come from :mod:`.gfal_context` (time-outs, no mock copy delay); reads (copies from the
+storage, stat, checksum, tape state) use a second one per thread holding the macaroons of
+:mod:`.bearer` as gfal2 BEARER credentials. An expired macaroon is refused before the call.
 
 Renames: gfal2's ``rename`` has no overwrite flag, and its plugins replace an existing target
 silently (the file plugin calls rename(2); davix sends ``MOVE`` with ``Overwrite: T``). So
@@ -35,16 +37,19 @@ import stat
 import threading
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from grid_lrt.launcher.checksums import normalize_checksum
 from grid_lrt.launcher.storage.base import (
     DestinationExistsError,
+    DestinationNotAccessibleError,
     SourceNotFoundError,
     StorageError,
 )
+from grid_lrt.launcher.storage.bearer import fresh_macaroon, installed, refused_error
 from grid_lrt.launcher.storage.common import error_for_errno, local_path, scheme_of
+from grid_lrt.launcher.storage.gfal_context import new_context
 from grid_lrt.launcher.storage.gfal_errors import (
     NO_TAPE_API,
     UNSUPPORTED,
@@ -130,30 +135,38 @@ class Gfal2Storage:
                 self._gfal2 = gfal2
             return self._gfal2
 
-    def _context(self) -> Any:
-        """This thread's gfal2 context (a new one when the trust environment changed)."""
-        settings = tuple(os.environ.get(name, "") for name in _TRUST_ENV)
-        cached: Optional[Tuple[Tuple[str, ...], Any]] = getattr(self._local, "ctx", None)
-        if cached is not None and cached[0] == settings:
+    def _context(self, bearer: bool = False) -> Any:
+        """This thread's gfal2 context, with the macaroons when ``bearer`` (a new one when the
+        trust environment or the macaroons changed)."""
+        trust = tuple(os.environ.get(name, "") for name in _TRUST_ENV)
+        key = (trust, installed() if bearer else ())
+        contexts: Dict[bool, Tuple[Any, Any]] = self._local.__dict__.setdefault("ctx", {})
+        cached = contexts.get(bearer)
+        if cached is not None and cached[0] == key:
             return cached[1]
-        ctx = self._module().creat_context()
-        ctx.set_opt_integer("CORE", "NAMESPACE_TIMEOUT", self.namespace_timeout)
-        ctx.set_opt_integer("CORE", "CHECKSUM_TIMEOUT", self.checksum_timeout)
-        for option in ("MIN_TRANSFER_TIME", "MAX_TRANSFER_TIME"):
-            try:
-                ctx.set_opt_integer("MOCK PLUGIN", option, 0)
-            except self._module().GError:  # pragma: no cover - no mock plugin here
-                pass
-        self._local.ctx = (settings, ctx)
+        ctx = new_context(
+            self._module(),
+            namespace_timeout=self.namespace_timeout,
+            checksum_timeout=self.checksum_timeout,
+            macaroons=key[1],
+        )
+        contexts[bearer] = (key, ctx)
         return ctx
 
-    def _call(self, fn: Callable[[Any], T], url: str, what: str, *, writing: bool) -> T:
-        """Run ``fn(ctx)``; a GError becomes a StorageError (GError kept as ``__cause__``)."""
+    def _call(
+        self, fn: Callable[[Any], T], url: str, what: str, *, writing: bool, bearer: bool = False
+    ) -> T:
+        """Run ``fn(ctx)``; a GError becomes a StorageError (GError kept as ``__cause__``).
+        ``bearer``: a read, in the context with the macaroons (an expired one is refused)."""
         gerror = self._module().GError
+        macaroon = fresh_macaroon(url) if bearer else None
         try:
-            return fn(self._context())
+            return fn(self._context(bearer))
         except gerror as exc:
-            raise gfal_error(exc, url, what, writing=writing) from exc
+            error = gfal_error(exc, url, what, writing=writing)
+            if macaroon is not None and isinstance(error, DestinationNotAccessibleError):
+                error = refused_error(macaroon, what, url, f"errno {exc.code}")
+            raise error from exc
 
     # ---- the Storage contract ------------------------------------------------------------------
 
@@ -179,6 +192,7 @@ class Gfal2Storage:
                     url,
                     "cannot download",
                     writing=False,
+                    bearer=True,
                 )
                 target.commit()
         except OSError as exc:
@@ -221,7 +235,8 @@ class Gfal2Storage:
 
     def _stat(self, url: str) -> Any:
         target = gfal_url(url)
-        return self._call(lambda ctx: ctx.stat(target), url, "cannot stat", writing=False)
+        stat_of: Callable[[Any], Any] = lambda ctx: ctx.stat(target)  # noqa: E731
+        return self._call(stat_of, url, "cannot stat", writing=False, bearer=True)
 
     def exists(self, url: str) -> bool:
         """True when ``url`` exists (file or folder).
@@ -262,6 +277,7 @@ class Gfal2Storage:
                 url,
                 "no checksum for",
                 writing=False,
+                bearer=True,
             )
         except StorageError as exc:
             if errno_of(exc) in UNSUPPORTED:
@@ -291,6 +307,7 @@ class Gfal2Storage:
                 url,
                 "no locality for",
                 writing=False,
+                bearer=True,
             )
         except StorageError as exc:
             text = str(getattr(exc.__cause__, "message", "") or "")

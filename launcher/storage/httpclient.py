@@ -11,6 +11,11 @@
   its status (500/502/503/504 are transient);
 * :meth:`HttpClient.with_retries` tries an operation ``retries`` more times after a transient
   failure, with :func:`grid_lrt.shared.retry.retrying`: pauses ``backoff``, ``2 * backoff``...
+* macaroons (:mod:`.bearer`): a read (``GET``, ``HEAD``, ``PROPFIND``) of a URL under a
+  macaroon's door carries ``Authorization: Bearer <macaroon>``, set per request (never in the
+  session). Such a request follows its redirects itself, deciding again at every hop: another
+  host (or scheme, or port) gets no macaroon. Writes never carry one. An expired macaroon is
+  refused before the request; a 401/403 to a macaroon says so (both code 21 for inputs).
 
 Messages and exception URLs never hold credentials (:mod:`grid_lrt.shared.redact`).
 """
@@ -22,7 +27,7 @@ import math
 import threading
 import time
 from typing import Any, Callable, Dict, Optional, Tuple, Type, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
@@ -35,6 +40,7 @@ from grid_lrt.launcher.storage.base import (
     StorageError,
     StorageUnavailableError,
 )
+from grid_lrt.launcher.storage.bearer import auth_header, macaroon_for, refused_error
 from grid_lrt.launcher.storage.httpsession import TRUST_HINT, new_session, trust_settings
 from grid_lrt.shared.redact import redact, redact_url
 from grid_lrt.shared.retry import Backoff, retrying
@@ -47,6 +53,9 @@ log = logging.getLogger("grid_lrt.launcher.storage.http")
 T = TypeVar("T")
 
 RETRY_STATUS = frozenset({500, 502, 503, 504})
+#: Methods that read, and so carry a macaroon to its door.
+READS = frozenset({"GET", "HEAD", "PROPFIND"})
+_MAX_REDIRECTS = 10
 _SCHEMES = {"http": "http", "https": "https", "dav": "http", "davs": "https"}
 
 
@@ -139,9 +148,17 @@ class HttpClient:
         headers: Optional[Dict[str, str]] = None,
         **kwargs: Any,
     ) -> requests.Response:
-        """One request; connection trouble becomes a StorageUnavailableError."""
+        """One request; connection trouble becomes a StorageUnavailableError.
+
+        A read under a macaroon's door carries it (see the module docstring).
+
+        Raises:
+            MacaroonExpiredError: The macaroon for ``url`` has expired (nothing was sent).
+        """
         target = http_url(url)
         try:
+            if method in READS and macaroon_for(target) is not None:
+                return self._send_bearer(method, target, timeout, headers or {}, kwargs)
             return self.session().request(
                 method, target, timeout=self.timeout_for(timeout), headers=headers, **kwargs
             )
@@ -159,6 +176,38 @@ class HttpClient:
             raise StorageUnavailableError(
                 f"{method} {redact_url(url)}: {redact(str(exc))}", url=redact_url(url)
             ) from exc
+
+    def _send_bearer(
+        self,
+        method: str,
+        target: str,
+        timeout: Optional[float],
+        headers: Dict[str, str],
+        kwargs: Dict[str, Any],
+    ) -> requests.Response:
+        """A read with the macaroon of each hop's URL; redirects followed here, at most 10."""
+        follow = kwargs.pop("allow_redirects", True)
+        for _hop in range(_MAX_REDIRECTS + 1):
+            merged = {**headers, **auth_header(target)}  # another host: no Authorization
+            response = self.session().request(
+                method,
+                target,
+                timeout=self.timeout_for(timeout),
+                headers=merged,
+                allow_redirects=False,
+                **kwargs,
+            )
+            location = response.headers.get("Location", "")
+            if not (follow and response.is_redirect and location):
+                return response
+            response.close()
+            target = http_url(urljoin(target, location))
+            if response.status_code == 303 and method != "HEAD":
+                method = "GET"
+        raise StorageUnavailableError(
+            f"{method} {redact_url(target)}: more than {_MAX_REDIRECTS} redirects",
+            url=redact_url(target),
+        )
 
     def with_retries(self, fn: Callable[[], T], what: str) -> T:
         """``fn()``, tried ``retries`` more times after a transient failure (pauses doubling)."""
@@ -183,6 +232,9 @@ class HttpClient:
         response.close()
         safe = redact_url(url)
         text = f"{method} {safe}: HTTP {code} {response.reason or ''}".rstrip()
+        macaroon = macaroon_for(http_url(url)) if method in READS else None
+        if code in (401, 403) and macaroon is not None:
+            return refused_error(macaroon, method, url, f"HTTP {code}")
         if writing and code in (404, 409):
             cls: Type[StorageError] = ParentMissingError
         else:

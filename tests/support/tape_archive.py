@@ -15,6 +15,15 @@ Files under ``tape_prefixes`` start NEARLINE (locality TAPE). A stage request ma
 (DISK_AND_TAPE) ``delay`` seconds later; :meth:`TapeArchive.make_online` does it at once (for an
 LTA stager simulator). Names containing ``fail`` fail to stage; ``lost`` gives locality LOST.
 
+Macaroons (optional, ``macaroon_secret=``; :mod:`tests.support.tape_doors`): every
+GET/HEAD/PROPFIND of a file then needs ``Authorization: Bearer <m>`` or ``?authz=<m>`` that
+:func:`grid_lrt.client.devtools.macaroons.check` accepts for that path at ``site``: 401
+without one, 403 with a refused one (the reason goes to this module's log and
+:attr:`TapeArchive.refusals`, never the macaroon). Without a secret nothing is checked.
+``redirect_base=`` makes every GET/HEAD of a file (after that check) a 302 to
+``redirect_base + path``, as a dCache door sends a client to a pool.
+:attr:`TapeArchive.seen` records each request's method, path and ``Authorization`` header.
+
 TLS: a self-signed certificate for 127.0.0.1/localhost is made at start (``openssl`` CLI) in a
 directory with its ``<hash>.0`` link; a client trusts it with ``X509_CERT_DIR`` (see
 :attr:`TapeArchive.client_env`).
@@ -34,10 +43,11 @@ import time
 import uuid
 import zlib
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from grid_lrt.client.devtools.service import Service
 from grid_lrt.shared.errors import LrtError
+from tests.support.tape_doors import door_reads
 
 __all__ = ["TapeArchive", "TapeArchiveError"]
 
@@ -99,6 +109,9 @@ class TapeArchive(Service):
         delay: Seconds between a stage request and the file being ONLINE.
         tape_prefixes: URL paths (from ``/``) whose files start NEARLINE.
         port: TCP port (0: any free port).
+        macaroon_secret: When set, reads of files need a macaroon minted with it (see above).
+        site: The LTA site a macaroon must name (``site:`` caveat).
+        redirect_base: When set, reads of files are redirected there (see above).
 
     Example::
 
@@ -114,8 +127,18 @@ class TapeArchive(Service):
         delay: float = 2.0,
         tape_prefixes: Sequence[str] = ("/tape/",),
         port: int = 0,
+        macaroon_secret: Optional[bytes] = None,
+        site: str = "sara",
+        redirect_base: Optional[str] = None,
     ) -> None:
         self.root = Path(root_dir).resolve()
+        self.macaroon_secret = macaroon_secret
+        self.site = site
+        self.redirect_base = redirect_base
+        #: (method, path, Authorization header or None) of every request, in order.
+        self.seen: List[Tuple[str, str, Optional[str]]] = []
+        #: (method, path, why) of every request refused for its macaroon.
+        self.refusals: List[Tuple[str, str, str]] = []
         self.delay = float(delay)
         self.tape_prefixes = tuple("/" + p.lstrip("/") for p in tape_prefixes)
         self._port = port
@@ -201,7 +224,7 @@ class TapeArchive(Service):
             "http_authenticator": {"domain_controller": None},
             "simple_dc": {"user_mapping": {"*": True}},
         }
-        app = self._tape(self._want_digest(WsgiDAVApp(config)))
+        app = self._tape(door_reads(self, self._want_digest(WsgiDAVApp(config))))
         server = wsgi.Server(("127.0.0.1", self._port), app)
         server.ssl_adapter = BuiltinSSLAdapter(
             str(self._certdir / "cert.pem"), str(self._certdir / "key.pem")
@@ -237,6 +260,10 @@ class TapeArchive(Service):
 
     def _on_tape(self, path: str) -> bool:
         return path.startswith(self.tape_prefixes)
+
+    def exists(self, path: str) -> bool:
+        """True when ``path`` (a URL path) is a file of the archive."""
+        return self._exists(path)
 
     def _exists(self, path: str) -> bool:
         return (self.root / path.lstrip("/")).is_file()
@@ -294,6 +321,8 @@ class TapeArchive(Service):
 
         def middleware(env: Dict[str, Any], start: _Start) -> Iterable[bytes]:
             path, method, now = env.get("PATH_INFO", ""), env["REQUEST_METHOD"], time.time()
+            with self._lock:
+                self.seen.append((method, path, env.get("HTTP_AUTHORIZATION")))
             if path == "/.well-known/wlcg-tape-rest-api":
                 endpoint = {"uri": self.base_url + "/api/v1", "version": "v1", "metadata": {}}
                 return _reply(start, "200 OK", {"sitename": "lrt-mock", "endpoints": [endpoint]})
