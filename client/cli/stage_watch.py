@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import time
 from typing import Any, List, Tuple
+from urllib.parse import urlsplit
 
 from grid_lrt.shared.errors import UsageError
 
@@ -198,13 +199,29 @@ def cmd_macaroons(args: argparse.Namespace) -> int:
         urls = _webdav_urls(stager.webdav_urls(request))
         for macaroon in found:
             door = _door_for(macaroon.site, urls, named, plain)
-            kept.append(KeptMacaroon(door, macaroon.valid_until, macaroon.content))
+            # The door plus the folder of this request's files: the launcher picks the most
+            # specific macaroon, so requests of other OBSIDs at one door do not mix up.
+            prefix = door + _common_folder([urlsplit(u).path for u in urls if u.startswith(door)])
+            kept.append(KeptMacaroon(prefix, macaroon.valid_until, macaroon.content))
     store = MacaroonStore()
     store.keep(kept)
     for item in kept:
         print(f"kept    {item.describe()}")
     print(f"in      {store.path} (mode 0600); `lrt submit` gives the valid ones to the pilots")
     return 0
+
+
+def _common_folder(paths: List[str]) -> str:
+    """The deepest folder holding every path ("" for none): ``/pnfs/.../L229507``."""
+    if not paths:
+        return ""
+    folders = [p.rsplit("/", 1)[0].split("/") for p in paths]
+    common: List[str] = []
+    for parts in zip(*folders):
+        if len(set(parts)) != 1:
+            break
+        common.append(parts[0])
+    return "/".join(common)
 
 
 def _webdav_urls(answer: Any) -> List[str]:

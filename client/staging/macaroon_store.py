@@ -10,7 +10,9 @@ format the launcher reads from its credentials file::
 so pilots read staged files from the site's WebDAV door with ``Authorization: Bearer``.
 A macaroon is a bearer secret: it is never printed, logged, put in a token, a job
 description, an argument or an environment variable; :func:`describe` shows a door and a
-time only. A newer macaroon for a door replaces the older one.
+time only. One door may have several macaroons (one per request staged there, each for that
+request's files): all are kept, and the launcher tries those of a file's door in turn.
+Expired ones are dropped whenever the file is written.
 """
 
 from __future__ import annotations
@@ -89,13 +91,15 @@ class MacaroonStore:
         return [m for m in self.all() if m.valid_until > moment]
 
     def keep(self, macaroons: List[KeptMacaroon]) -> None:
-        """Add ``macaroons``; each replaces the one kept for its door."""
-        by_door: Dict[str, KeptMacaroon] = {m.door: m for m in self.all()}
-        by_door.update({m.door: m for m in macaroons})
+        """Add ``macaroons`` (the same one twice is kept once); expired ones are dropped."""
+        now = datetime.datetime.now(datetime.timezone.utc)
+        by_token: Dict[str, KeptMacaroon] = {m.token: m for m in self.all()}
+        by_token.update({m.token: m for m in macaroons})
+        kept = [m for m in by_token.values() if m.valid_until > now]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write("".join(m.line() + "\n" for m in by_door.values()))
+            out.write("".join(m.line() + "\n" for m in kept))
         tmp.chmod(0o600)
         tmp.replace(self.path)

@@ -21,13 +21,14 @@ def _unavailable(why: str) -> None:
 
 
 @contextlib.contextmanager
-def running_archive(folder: Path, *, delay: float = 1.0) -> Iterator[Any]:
-    """A started :class:`~tests.support.tape_archive.TapeArchive` serving ``folder``."""
+def running_archive(folder: Path, *, delay: float = 1.0, **options: Any) -> Iterator[Any]:
+    """A started :class:`~tests.support.tape_archive.TapeArchive` serving ``folder``
+    (``options``: its other arguments, e.g. ``macaroon_secret=``, ``tape_prefixes=``)."""
     try:
         from tests.support.tape_archive import TapeArchive, TapeArchiveError
     except ImportError as exc:  # pragma: no cover - depends on the environment
         _unavailable(f"the tape archive cannot be imported: {exc}")
-    server = TapeArchive(folder, delay=delay)
+    server = TapeArchive(folder, delay=delay, **options)
     try:
         server.start()
     except TapeArchiveError as exc:  # pragma: no cover - depends on the environment

@@ -1,9 +1,8 @@
 """Doors that check macaroons, for the launcher's macaroon tests: start, trust, mint.
 
-:func:`start_archive` starts a :class:`~tests.support.tape_archive.TapeArchive` with options
-(``macaroon_secret=``, ``redirect_base=``), skipped where it cannot run (failed under
-``CI=true``); :func:`trust_all` makes one ``X509_CERT_DIR`` for several archives;
-:func:`mint_for` mints a download macaroon as the StageIT simulator does.
+Doors start with :func:`tests.support.archive_server.running_archive` and its
+``macaroon_secret=``/``redirect_base=`` options; :func:`trust_all` makes one
+``X509_CERT_DIR`` for several archives; :func:`mint_for` mints a download macaroon as the StageIT simulator does.
 """
 
 from __future__ import annotations
@@ -13,31 +12,9 @@ import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
-import pytest
-
 from grid_lrt.client.devtools.macaroons import mint
-from tests.support.helpers import in_ci
 
-__all__ = ["mint_for", "put_file", "start_archive", "trust_all"]
-
-
-def _unavailable(why: str) -> None:
-    if in_ci():
-        pytest.fail(f"CI=true but {why}", pytrace=False)
-    pytest.skip(why)
-
-
-def start_archive(folder: Path, **options: Any) -> Any:
-    """A started TapeArchive serving ``folder`` (the caller stops it)."""
-    try:
-        from tests.support.tape_archive import TapeArchive, TapeArchiveError
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        _unavailable(f"the tape archive cannot be imported: {exc}")
-    server = TapeArchive(folder, delay=0.1, **options)
-    try:
-        return server.start()
-    except TapeArchiveError as exc:  # pragma: no cover - depends on the environment
-        _unavailable(f"{exc.message} ({exc.hint})")
+__all__ = ["mint_for", "put_file", "trust_all"]
 
 
 def trust_all(folder: Path, archives: Sequence[Any]) -> Path:

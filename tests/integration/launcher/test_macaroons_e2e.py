@@ -19,6 +19,7 @@ import requests
 
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import ErrorCode
+from tests.support.archive_server import running_archive
 from tests.support.couchdb import CouchServer
 from tests.support.launcher_kit import (
     launcher_env,
@@ -27,7 +28,7 @@ from tests.support.launcher_kit import (
     start_launcher,
     token_doc,
 )
-from tests.support.macaroon_kit import mint_for, put_file, start_archive
+from tests.support.macaroon_kit import mint_for, put_file
 
 TYPE = "macaroon_e2e"
 SECRET = b"e2e-door-secret"
@@ -39,11 +40,8 @@ BACKENDS = ["builtin", pytest.param("gfal2", marks=pytest.mark.gfal2)]
 @pytest.fixture
 def door(tmp_path: Path) -> Iterator[Any]:
     put_file(tmp_path / "door", PATH, DATA)
-    archive = start_archive(tmp_path / "door", macaroon_secret=SECRET)
-    try:
+    with running_archive(tmp_path / "door", delay=0.1, macaroon_secret=SECRET) as archive:
         yield archive
-    finally:
-        archive.stop()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -18,7 +18,8 @@ from grid_lrt.launcher.storage.bearer import FRESH_HINT, MacaroonExpiredError, i
 from grid_lrt.launcher.storage.http import HttpStorage
 from grid_lrt.shared.credentials import Macaroon
 from grid_lrt.shared.redact import forget_secrets
-from tests.support.macaroon_kit import mint_for, put_file, start_archive, trust_all
+from tests.support.archive_server import running_archive
+from tests.support.macaroon_kit import mint_for, put_file, trust_all
 
 SECRET = b"door-secret-for-tests"
 PATH = "/pnfs/grid.sara.nl/data/lofar/ops/projects/lc0_012/229507/L229507_SB000_uv.MS.tar"
@@ -35,16 +36,16 @@ def archives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tuple[
     """(door, other): the door checks macaroons; other is another host that checks nothing."""
     put_file(tmp_path / "door", PATH, DATA)
     put_file(tmp_path / "other", PATH, DATA)
-    other = start_archive(tmp_path / "other")
-    door = start_archive(tmp_path / "door", macaroon_secret=SECRET)
-    monkeypatch.setenv("X509_CERT_DIR", str(trust_all(tmp_path / "ca", [door, other])))
-    try:
-        yield door, other
-    finally:
-        install(())
-        forget_secrets()
-        door.stop()
-        other.stop()
+    with (
+        running_archive(tmp_path / "other", delay=0.1) as other,
+        running_archive(tmp_path / "door", delay=0.1, macaroon_secret=SECRET) as door,
+    ):
+        monkeypatch.setenv("X509_CERT_DIR", str(trust_all(tmp_path / "ca", [door, other])))
+        try:
+            yield door, other
+        finally:
+            install(())
+            forget_secrets()
 
 
 @pytest.fixture(params=BACKENDS)
