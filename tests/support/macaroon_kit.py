@@ -2,7 +2,8 @@
 
 Doors start with :func:`tests.support.archive_server.running_archive` and its
 ``macaroon_secret=``/``redirect_base=`` options; :func:`trust_all` makes one
-``X509_CERT_DIR`` for several archives; :func:`mint_for` mints a download macaroon as the StageIT simulator does.
+``X509_CERT_DIR`` for several archives; :func:`mint_for` mints a download macaroon as the
+StageIT simulator does.
 """
 
 from __future__ import annotations
