@@ -199,7 +199,7 @@ CLI_CASES = [
         "stage-wait-not-an-id",
         ("stage", "wait", "not-a-number", "--timeout", "1"),
         2,
-        "'not-a-number' is not an LTA stage request id",
+        "'not-a-number' is not a stage request id",
     ),
 ]
 
