@@ -26,6 +26,7 @@ from grid_lrt.shared.schema import TokenState
 from tests.integration.client.conftest import CliEnv
 from tests.support.condor import TESTER_UID, CondorPool
 from tests.support.launcher_kit import make_inputs, make_sandbox, save_tokens, token_doc
+from tests.support.procscan import scan_jobs
 from tests.support.secret_user import SECRET, secret_admin
 
 T_TYPE = "condor_drain"
@@ -71,30 +72,11 @@ def job_env(
         yield cli_env
 
 
-def _job_processes(password: str) -> Dict[str, int]:
-    """Scan /proc once: processes with the password in argv, and condor job processes (with
-    _CONDOR_JOB_AD in their environment) with it there."""
-    found = {"jobs": 0, "argv": 0, "environ": 0}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes()
-            environ = (proc / "environ").read_bytes()
-        except OSError:
-            continue
-        found["argv"] += password.encode() in argv
-        if b"_CONDOR_JOB_AD=" in environ:
-            found["jobs"] += 1
-            found["environ"] += password.encode() in environ
-    return found
-
-
 def _wait_gone(pool: CondorPool, cluster: str, timeout: float, password: str) -> Dict[str, int]:
     seen = {"jobs": 0, "argv": 0, "environ": 0}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for key, value in _job_processes(password).items():
+        for key, value in scan_jobs(password, "_CONDOR_JOB_AD=").items():
             seen[key] += value
         if not pool.run(["condor_q", cluster, "-af", "ProcId"]).stdout.strip():
             return seen

@@ -21,6 +21,7 @@ from grid_lrt.shared.schema import TokenState
 from tests.integration.client.conftest import CliEnv
 from tests.support.gitkit import git_env, make_repo, write_config
 from tests.support.launcher_kit import make_inputs, make_sandbox, save_tokens, token_doc
+from tests.support.procscan import scan_jobs
 from tests.support.secret_user import SECRET, secret_admin
 from tests.support.slurm import SlurmCluster
 from tests.support.zipapp_kit import worker_python
@@ -67,30 +68,11 @@ def _job_env(
     return cli_env
 
 
-def _job_processes(password: str) -> Dict[str, int]:
-    """Scan /proc once: processes seen with the password in argv, and job processes (with
-    SLURM_JOB_ID in their environment) seen with it there."""
-    found = {"jobs": 0, "argv": 0, "environ": 0}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes()
-            environ = (proc / "environ").read_bytes()
-        except OSError:
-            continue
-        found["argv"] += password.encode() in argv
-        if b"SLURM_JOB_ID=" in environ:
-            found["jobs"] += 1
-            found["environ"] += password.encode() in environ
-    return found
-
-
 def _wait_gone(cluster: SlurmCluster, job_id: str, timeout: float, password: str) -> Dict[str, int]:
     seen = {"jobs": 0, "argv": 0, "environ": 0}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for key, value in _job_processes(password).items():
+        for key, value in scan_jobs(password, "SLURM_JOB_ID=").items():
             seen[key] += value
         if not cluster.run(["squeue", "-h", "-j", job_id]).stdout.strip():
             return seen

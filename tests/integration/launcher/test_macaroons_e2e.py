@@ -29,6 +29,7 @@ from tests.support.launcher_kit import (
     token_doc,
 )
 from tests.support.macaroon_kit import mint_for, put_file
+from tests.support.procscan import processes_holding
 
 TYPE = "macaroon_e2e"
 SECRET = b"e2e-door-secret"
@@ -51,23 +52,6 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def _processes_holding(secret: str) -> Dict[int, str]:
-    """Processes whose command line or environment holds ``secret`` (pid → which), from /proc:
-    the launcher and its pipeline among them."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        for name in ("cmdline", "environ"):
-            try:
-                text = (entry / name).read_bytes().decode(errors="replace")
-            except OSError:
-                continue
-            if secret in text:
-                found[int(entry.name)] = name
-    return found
-
-
 def _everything(server: CouchServer, db: CouchDB, token_id: str) -> str:
     """The token document with every attachment decoded, as one text."""
     url = f"{server.url}/{db.name}/{token_id}"
@@ -82,7 +66,7 @@ def _everything(server: CouchServer, db: CouchDB, token_id: str) -> str:
 
 def _run(
     server: CouchServer, db: CouchDB, door: Any, tmp_path: Path, backend: str, valid_until: str
-) -> Tuple[str, str, Dict[int, str]]:
+) -> Tuple[str, str, Dict[str, str]]:
     """One launcher over one token reading ``PATH`` from ``door``: (macaroon, stderr, argv hits)."""
     token = mint_for(SECRET, "/pnfs/grid.sara.nl/data/lofar/ops")
     rc = tmp_path / "lrt-credentials"
@@ -97,10 +81,10 @@ def _run(
     env = launcher_env(server, db.name, tmp_path, LRT_LINGER="0", LRT_STORAGE=backend)
     env.update(PICASRC=str(rc), X509_CERT_DIR=str(door.cert_dir))
     proc = start_launcher(env, TYPE, "-vv", "--max-tasks", "1")
-    hits: Dict[int, str] = {}
+    hits: Dict[str, str] = {}
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
-        hits.update(_processes_holding(token))
+        hits.update(processes_holding([token]))
         time.sleep(0.05)
     out, err = proc.communicate(timeout=30)
     return token, out + err, hits

@@ -29,6 +29,7 @@ from grid_lrt.shared.schema import TokenState
 from tests.integration.client.conftest import CliEnv
 from tests.support.archive_server import running_archive
 from tests.support.launcher_kit import make_sandbox, wait_for
+from tests.support.procscan import processes_holding
 from tests.support.zipapp_kit import worker_python
 
 TOKEN = "stageit-api-token-7f3c2a91e0d4"
@@ -132,20 +133,9 @@ def _everything(env: CliEnv, ids: List[str]) -> str:
     return "\n".join(texts)
 
 
-def _scan(secrets: List[str], hits: Set[str]) -> None:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            for name in ("cmdline", "environ"):
-                try:
-                    text = (entry / name).read_bytes().decode(errors="replace")
-                except OSError:
-                    continue
-                hits.update(f"{entry.name}/{name}" for s in secrets if s in text)
-
-
 def _pilots_done(folder: Path, count: int, secrets: List[str], hits: Set[str]) -> None:
     def done() -> bool:
-        _scan(secrets, hits)
+        hits.update(processes_holding(secrets))
         return len(list((folder / "logs").glob("*.exit"))) == count
 
     wait_for(done, timeout=240, what="the local pilots to finish")
