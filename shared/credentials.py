@@ -40,6 +40,7 @@ __all__ = [
     "PicasCredentials",
     "picas_cred",
     "picasrc_path",
+    "warn_if_readable_by_others",
 ]
 
 log = logging.getLogger(__name__)
@@ -196,16 +197,23 @@ class PicasCredentials:
         return self.database
 
 
+def warn_if_readable_by_others(path: Path, holds: str) -> None:
+    """Warn (with the ``chmod 600`` that fixes it) when users other than the owner may read
+    ``path``, a file that holds ``holds`` (e.g. "your PiCaS password")."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        log.warning(
+            "%s is readable by other users and holds %s; run: chmod 600 %s", path, holds, path
+        )
+
+
 def _read_picasrc(path: Path) -> Tuple[Dict[str, str], Tuple[Macaroon, ...]]:
     if not path.is_file():
         return {}, ()
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRGRP | stat.S_IROTH):
-        log.warning(
-            "%s is readable by other users and holds your PiCaS password; run: chmod 600 %s",
-            path,
-            path,
-        )
+    warn_if_readable_by_others(path, "your PiCaS password")
     values: Dict[str, str] = {}
     macaroons: List[Macaroon] = []
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

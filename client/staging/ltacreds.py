@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 from grid_lrt.client.staging.base import StagingError
+from grid_lrt.shared.credentials import warn_if_readable_by_others
 
 __all__ = [
     "AWE_CFG",
@@ -54,23 +54,9 @@ def credentials_help() -> str:
     )
 
 
-def _warn_if_readable_by_others(path: Path) -> None:
-    """Warn when users other than the owner may read ``path`` (it holds the LTA password)."""
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return
-    if mode & (stat.S_IRGRP | stat.S_IROTH):
-        log.warning(
-            "%s is readable by other users and holds your LTA password; run: chmod 600 %s",
-            path,
-            path,
-        )
-
-
 def _read_pairs(path: Path, sep: str) -> Dict[str, str]:
     """Read ``key <sep> value`` lines of ``path``; an unreadable file gives an empty dict."""
-    _warn_if_readable_by_others(path)
+    warn_if_readable_by_others(path, "your LTA password")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Optional
@@ -35,6 +34,7 @@ from grid_lrt.client.staging.ltacreds import (
     credentials_help,
     get_staging_creds,
 )
+from grid_lrt.shared.credentials import warn_if_readable_by_others
 
 __all__ = [
     "DEFAULT_HOST",
@@ -124,19 +124,6 @@ def _read_stagingrc(path: Path) -> Dict[str, str]:
     return pairs
 
 
-def _warn_if_readable_by_others(path: Path) -> None:
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return
-    if mode & (stat.S_IRGRP | stat.S_IROTH):
-        log.warning(
-            "%s is readable by other users and holds your LTA API token; run: chmod 600 %s",
-            path,
-            path,
-        )
-
-
 def find_stageit_creds(
     token: Optional[str] = None, host: Optional[str] = None
 ) -> Optional[StageItCredentials]:
@@ -147,7 +134,7 @@ def find_stageit_creds(
     if rc.is_file():
         pairs = _read_stagingrc(rc)
         if pairs.get("api_token"):
-            _warn_if_readable_by_others(rc)
+            warn_if_readable_by_others(rc, "your LTA API token")
             found = host or pairs.get("hostname") or DEFAULT_HOST
             log.debug("LTA API token from %s (host %s)", rc, found)
             return StageItCredentials(token=pairs["api_token"], host=found, source=str(rc))
