@@ -1,0 +1,149 @@
+"""Releasing held tokens per group, with the earlier step's results; fenced; blocked groups."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, cast
+
+import pytest
+
+from grid_lrt.client.campaign.release import assess, release_after
+from grid_lrt.client.campaign.spec import Campaign, load_campaign
+from grid_lrt.shared.pool import BulkResult, Mutator, TokenPool
+from grid_lrt.shared.schema import TokenState, new_token, state_of
+from tests.unit.client.campaign.conftest import VALID, Writer
+
+
+class FakePool:
+    """The four pool methods a release pass uses, over a dict of documents."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.store: Dict[str, Dict[str, Any]] = {}
+        self.updates: List[List[str]] = []
+        self.results: List[BulkResult] = []
+
+    def ids(
+        self, t_type: str, state: Optional[TokenState] = None, *, limit: Optional[int] = None
+    ) -> List[str]:
+        return sorted(
+            i
+            for i, d in self.store.items()
+            if d["type"] == t_type and (state is None or state_of(d) is state)
+        )
+
+    def docs(self, ids: Sequence[str]) -> Iterator[Dict[str, Any]]:
+        return (copy.deepcopy(self.store[i]) for i in ids if i in self.store)
+
+    def update(self, ids: Iterable[str], mutate: Mutator) -> BulkResult:
+        result = BulkResult()
+        wanted = list(ids)
+        self.updates.append(wanted)
+        for i in wanted:
+            doc = copy.deepcopy(self.store[i])
+            if mutate(doc):
+                self.store[i] = doc
+                result.changed.append(i)
+            else:
+                result.unchanged.append(i)
+        self.results.append(result)
+        return result
+
+
+def _token(pool: FakePool, t_type: str, n: int, subbands: List[int], **fields: Any) -> str:
+    obsid = fields.pop("obsid", "L1")
+    doc = new_token(t_type, f"{t_type}_{n}", fields)
+    doc["campaign"] = {"obsid": obsid, "subbands": subbands}
+    pool.store[doc["_id"]] = doc
+    return str(doc["_id"])
+
+
+def _done(location: str) -> Dict[str, Any]:
+    return {"lock": 1, "done": 2, "output": 0, "Results_location": location}
+
+
+@pytest.fixture
+def campaign(write: Writer) -> Campaign:
+    return load_campaign(write(VALID))
+
+
+def _with_group_by(write: Writer, group_by: str) -> Campaign:
+    return load_campaign(write(VALID.replace("subband-group", group_by)))
+
+
+def test_subband_groups_release_with_the_overlapping_results(campaign: Campaign) -> None:
+    pool = FakePool()
+    _token(pool, "t_cal", 0, [0, 1, 2, 3], **_done("file:///r/cal0.tar"))
+    _token(pool, "t_cal", 4, [4, 5, 6, 7])  # todo: its group waits
+    first = _token(pool, "t_target", 0, [0, 1], held="after:cal")
+    later = _token(pool, "t_target", 4, [4, 5], held="after:cal", after_results={"x": ["y"]})
+    report = release_after(cast(TokenPool, pool), campaign, campaign.steps[1])
+    assert report.released == [first]
+    assert report.waiting == {later: "cal: 1 of 1 not done"}
+    assert report.groups == {first: "L1 SB000-001", later: "L1 SB004-005"}
+    released = pool.store[first]
+    assert state_of(released) is TokenState.TODO and released["held"] == ""
+    assert released["after_results"] == {"cal": ["file:///r/cal0.tar"]}
+
+    pool.store["t_cal_4"].update(_done("file:///r/cal4.tar"))
+    assert release_after(cast(TokenPool, pool), campaign, campaign.steps[1]).released == [later]
+    assert pool.store[later]["after_results"] == {"x": ["y"], "cal": ["file:///r/cal4.tar"]}
+    again = release_after(cast(TokenPool, pool), campaign, campaign.steps[1])
+    assert again.released == [] and pool.updates[-1] == [later]  # nothing left held
+
+
+def test_obsid_and_none_groups(write: Writer) -> None:
+    pool = FakePool()
+    _token(pool, "t_cal", 0, [0], **_done("file:///a"))
+    _token(pool, "t_cal", 1, [1], obsid="L2", **_done("file:///b"))
+    mine = _token(pool, "t_target", 0, [5], held="after:cal")
+    by_obsid = _with_group_by(write, "obsid")
+    assert assess(cast(TokenPool, pool), by_obsid, by_obsid.steps[1]).ready == {mine: ["file:///a"]}
+    whole = _with_group_by(write, "none")
+    ready = assess(cast(TokenPool, pool), whole, whole.steps[1]).ready
+    assert ready == {mine: ["file:///a", "file:///b"]}
+    alone = FakePool()
+    orphan = _token(alone, "t_target", 0, [5], held="after:cal")
+    report = assess(cast(TokenPool, alone), by_obsid, by_obsid.steps[1])
+    assert report.waiting == {orphan: "cal: no token of its group yet"} and not report.ready
+
+
+def test_a_failed_group_keeps_its_dependants_held_with_the_reason(campaign: Campaign) -> None:
+    pool = FakePool()
+    _token(pool, "t_cal", 0, [0, 1, 2, 3], lock=1, done=2, output=21)
+    held = _token(pool, "t_target", 0, [0, 1], held="after:cal")
+    report = release_after(cast(TokenPool, pool), campaign, campaign.steps[1])
+    assert report.released == [] and list(report.blocked) == [held]
+    assert "t_cal_0 ended in error (21: " in report.blocked[held]
+    token = pool.store[held]
+    assert state_of(token) is TokenState.WAITING and token["held"] == "after:cal"
+    assert token["launcher_status"] == report.blocked[held]
+    release_after(cast(TokenPool, pool), campaign, campaign.steps[1])
+    assert pool.results[-1].unchanged == [held]  # the same message again is no write
+
+
+def test_release_is_fenced_on_the_held_value(campaign: Campaign) -> None:
+    pool = FakePool()
+    _token(pool, "t_cal", 0, [0, 1, 2, 3], **_done("file:///r"))
+    other = _token(pool, "t_target", 0, [0, 1], held="staging")
+    raced = _token(pool, "t_target", 2, [2, 3], held="after:cal")
+    real_update = pool.update
+
+    def racing_update(ids: Iterable[str], mutate: Mutator) -> BulkResult:
+        pool.store[raced]["held"] = "staging"  # someone else held it meanwhile
+        return real_update(ids, mutate)
+
+    pool.update = racing_update  # type: ignore[method-assign]
+    report = release_after(cast(TokenPool, pool), campaign, campaign.steps[1])
+    assert report.released == [] and other not in report.groups
+    assert pool.store[raced]["held"] == "staging" and "after_results" not in pool.store[raced]
+    assert pool.store[other]["held"] == "staging"
+
+
+def test_a_step_without_after_has_nothing_to_release(campaign: Campaign, folder: Path) -> None:
+    pool = FakePool()
+    _token(pool, "t_cal", 0, [0], held="after:cal")
+    report = release_after(cast(TokenPool, pool), campaign, campaign.steps[0])
+    assert report.released == [] and pool.updates == []
