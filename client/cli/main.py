@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.logsetup import setup_logging
 
-from . import database, demo, dev, jobs, launcher, sandbox, srm, stage, submit, tokens
+from . import campaign, database, demo, dev, jobs, launcher, sandbox, srm, stage, submit, tokens
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.register(nouns)
     submit.register(nouns)
     jobs.register(nouns)
+    campaign.register(nouns)
     return parser
 
 
