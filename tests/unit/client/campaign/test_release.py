@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, cast
+from typing import Any, Dict, Iterable, List, cast
 
 import pytest
 
@@ -13,43 +12,7 @@ from grid_lrt.client.campaign.spec import Campaign, load_campaign
 from grid_lrt.shared.pool import BulkResult, Mutator, TokenPool
 from grid_lrt.shared.schema import TokenState, new_token, state_of
 from tests.unit.client.campaign.conftest import VALID, Writer
-
-
-class FakePool:
-    """The four pool methods a release pass uses, over a dict of documents."""
-
-    name = "fake"
-
-    def __init__(self) -> None:
-        self.store: Dict[str, Dict[str, Any]] = {}
-        self.updates: List[List[str]] = []
-        self.results: List[BulkResult] = []
-
-    def ids(
-        self, t_type: str, state: Optional[TokenState] = None, *, limit: Optional[int] = None
-    ) -> List[str]:
-        return sorted(
-            i
-            for i, d in self.store.items()
-            if d["type"] == t_type and (state is None or state_of(d) is state)
-        )
-
-    def docs(self, ids: Sequence[str]) -> Iterator[Dict[str, Any]]:
-        return (copy.deepcopy(self.store[i]) for i in ids if i in self.store)
-
-    def update(self, ids: Iterable[str], mutate: Mutator) -> BulkResult:
-        result = BulkResult()
-        wanted = list(ids)
-        self.updates.append(wanted)
-        for i in wanted:
-            doc = copy.deepcopy(self.store[i])
-            if mutate(doc):
-                self.store[i] = doc
-                result.changed.append(i)
-            else:
-                result.unchanged.append(i)
-        self.results.append(result)
-        return result
+from tests.unit.client.campaign.fakepool import FakePool
 
 
 def _token(pool: FakePool, t_type: str, n: int, subbands: List[int], **fields: Any) -> str:
