@@ -15,7 +15,8 @@ One pass (:func:`release_after`) reads the waiting tokens and the ``cal`` tokens
   ``tokvar.cfg``). Earlier steps' entries already in the field are kept;
 * keeps a token held when a token of its group ended in error, writes the reason into its
   ``launcher_status`` (``waiting for cal: t_... ended in error (21: ...)``) and reports it;
-  resetting the failed ``cal`` tokens (``lrt tokens reset``) lets a later pass release it;
+  resetting the failed ``cal`` tokens (``lrt tokens reset``) lets a later pass release it
+  (and clear that reason);
 * keeps every other token held (its group is still running, or has no token at all yet).
 
 Every write goes through ``pool.update`` and is fenced: it changes a token only while it is
@@ -147,6 +148,8 @@ def release_after(pool: TokenPool, campaign: Campaign, step: Step) -> ReleaseRep
             dep_name: ready[str(doc["_id"])],
         }
         doc["held"], doc["status"] = "", "todo"
+        if str(doc.get("launcher_status", "")).startswith(f"waiting for {dep_name}: "):
+            doc["launcher_status"] = ""  # an earlier pass's reason, no longer true
         return True
 
     def mark_blocked(doc: Dict[str, Any]) -> bool:

@@ -86,6 +86,13 @@ def test_a_failed_group_keeps_its_dependants_held_with_the_reason(campaign: Camp
     release_after(cast(TokenPool, pool), campaign, campaign.steps[1])
     assert pool.results[-1].unchanged == [held]  # the same message again is no write
 
+    pool.store["t_cal_0"].update(_done("file:///r/again.tar"))  # reset, and done this time
+    assert release_after(cast(TokenPool, pool), campaign, campaign.steps[1]).released == [held]
+    token = pool.store[held]
+    assert token["launcher_status"] == "" and token["after_results"] == {
+        "cal": ["file:///r/again.tar"]
+    }
+
 
 def test_release_is_fenced_on_the_held_value(campaign: Campaign) -> None:
     pool = FakePool()
