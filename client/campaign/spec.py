@@ -38,6 +38,7 @@ import yaml
 
 from grid_lrt.shared.errors import ConfigError
 
+from ..sandboxes.config import load_sandbox_config
 from ..submit.submission import BACKENDS
 from ..tokenconfig import load_token_config
 
@@ -188,7 +189,7 @@ def _sandbox(where: _Where, base: Path, value: Any) -> Optional[str]:
         return value
     path = _existing(where, base, value, "sandbox", "a folder, a tarball, a config or a URL")
     if path.is_file() and path.suffix in _SANDBOX_CONFIGS:
-        load_token_config(path)  # its own file/line errors, before any token is made
+        load_sandbox_config(path)  # its own file/line errors, before any token is made
     return str(path)
 
 

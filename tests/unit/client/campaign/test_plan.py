@@ -11,6 +11,7 @@ import pytest
 from grid_lrt.client.campaign.plan import read_links, sandbox_url, step_chunks, step_tokens
 from grid_lrt.client.campaign.spec import load_campaign
 from grid_lrt.shared.errors import ConfigError
+from tests.support.gitkit import make_repos, write_config
 from tests.unit.client.campaign.conftest import VALID, Writer
 
 
@@ -112,3 +113,20 @@ def test_sandboxes_folder_tarball_and_url(write: Writer, folder: Path) -> None:
     text = VALID.replace("    size: 4\n", "    size: 4\n    sandbox: given.tar.gz\n")
     campaign = load_campaign(write(text))
     assert sandbox_url(campaign, campaign.steps[0]) == tarball.as_uri()
+
+
+def test_a_sandbox_config_is_checked_then_built_under_the_workdir(
+    write: Writer, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repos = make_repos(folder, monkeypatch)
+    write_config(folder / "sbx.cfg", repos.base_url)
+    text = VALID.replace("    size: 4\n", "    size: 4\n    sandbox: sbx.cfg\n")
+    campaign = load_campaign(write(text))
+    url = sandbox_url(campaign, campaign.steps[0])
+    built = campaign.workdir / "sandboxes" / "cal" / "test_sbx.tar.gz"
+    assert url == built.as_uri()
+    with tarfile.open(built) as tar:
+        assert "master.sh" in tar.getnames() and "tokvar.cfg" in tar.getnames()
+    (folder / "sbx.cfg").write_text("apiVersion: 0\nSandbox:\n  name: x\n  colour: red\n")
+    with pytest.raises(ConfigError, match=r"sbx.cfg, line 4: unknown Sandbox key 'colour'"):
+        load_campaign(write(text))
