@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, cast
+from typing import Any, Callable, Dict, List, cast
 
 import pytest
 
@@ -12,8 +12,8 @@ from grid_lrt.client.campaign.spec import Campaign, load_campaign
 from grid_lrt.shared.credentials import PicasCredentials
 from grid_lrt.shared.pool import CouchTokenPool
 from grid_lrt.shared.schema import TokenState
+from tests.integration.client.campaign.serverpool import ServerPool
 from tests.unit.client.campaign.conftest import VALID, Writer
-from tests.unit.client.campaign.fakepool import FakePool
 
 CREDS = PicasCredentials(url="http://127.0.0.1:1", database="db", user="u", password="p")
 
@@ -36,18 +36,23 @@ def campaign(write: Writer) -> Campaign:
     return load_campaign(write(VALID))
 
 
-def _pool(campaign: Campaign, cal: Dict[str, Any], target: Dict[str, Any]) -> FakePool:
+def _pool(
+    new_pool: Callable[[], ServerPool],
+    campaign: Campaign,
+    cal: Dict[str, Any],
+    target: Dict[str, Any],
+) -> ServerPool:
     """The campaign's tokens already in the pool, with these fields set."""
-    pool = FakePool()
+    pool = new_pool()
     for step, fields in zip(campaign.steps, (cal, target)):
         for doc in step_tokens(campaign, step):
             if fields:
                 doc.update(fields)
-            pool.store[doc["_id"]] = doc
+            pool.put(doc)
     return pool
 
 
-def _run(pool: FakePool, campaign: Campaign, clock: Clock, lines: List[str]) -> Any:
+def _run(pool: ServerPool, campaign: Campaign, clock: Clock, lines: List[str]) -> Any:
     return run_campaign(
         cast(CouchTokenPool, pool),
         campaign,
@@ -60,19 +65,23 @@ def _run(pool: FakePool, campaign: Campaign, clock: Clock, lines: List[str]) -> 
     )
 
 
-def test_a_finished_campaign_ends_at_once_and_creates_nothing(campaign: Campaign) -> None:
+def test_a_finished_campaign_ends_at_once_and_creates_nothing(
+    new_pool: Callable[[], ServerPool], campaign: Campaign
+) -> None:
     done = {"lock": 1, "done": 2, "output": 0, "held": ""}
-    pool = _pool(campaign, done, done)
-    before = {i: dict(d) for i, d in pool.store.items()}
+    pool = _pool(new_pool, campaign, done, done)
+    before = pool.snapshot()
     clock, lines = Clock(), []
     statuses = _run(pool, campaign, clock, lines)
     assert all(s.ok and s.ended for s in statuses) and clock.sleeps == []
     assert lines[0] == "cal: 0 tokens created, 2 already existed (left untouched)"
-    assert pool.store == before and pool.updates == []
+    assert pool.snapshot() == before and pool.updates == []
 
 
-def test_a_failed_group_ends_the_campaign_with_its_dependants_blocked(campaign: Campaign) -> None:
-    pool = _pool(campaign, {"lock": 1, "done": 2, "output": 21}, {})
+def test_a_failed_group_ends_the_campaign_with_its_dependants_blocked(
+    new_pool: Callable[[], ServerPool], campaign: Campaign
+) -> None:
+    pool = _pool(new_pool, campaign, {"lock": 1, "done": 2, "output": 21}, {})
     clock, lines = Clock(), []
     statuses = _run(pool, campaign, clock, lines)
     cal, target = statuses
@@ -84,8 +93,10 @@ def test_a_failed_group_ends_the_campaign_with_its_dependants_blocked(campaign: 
     )
 
 
-def test_a_campaign_that_does_not_end_times_out(campaign: Campaign) -> None:
-    pool = _pool(campaign, {"lock": 1}, {})  # the calibrator tokens stay locked
+def test_a_campaign_that_does_not_end_times_out(
+    new_pool: Callable[[], ServerPool], campaign: Campaign
+) -> None:
+    pool = _pool(new_pool, campaign, {"lock": 1}, {})  # the calibrator tokens stay locked
     clock, lines = Clock(), []
     with pytest.raises(CampaignTimeoutError, match="did not end within 5 s") as caught:
         _run(pool, campaign, clock, lines)
