@@ -100,8 +100,8 @@ def _cli(capsys: pytest.CaptureFixture[str], seen: List[str], *args: str) -> str
 
 
 def _tokens(env: CliEnv, t_type: str, srm: Path, tmp: Path, sleep: str, seen: List[str],
-            capsys: pytest.CaptureFixture[str]) -> List[str]:  # fmt: skip
-    _cli(capsys, seen, "tokens", "create", t_type, "--srm", str(srm), "--size", "100", "--hold")
+            capsys: pytest.CaptureFixture[str], size: int = 100) -> List[str]:  # fmt: skip
+    _cli(capsys, seen, "tokens", "create", t_type, "--srm", str(srm), "--size", str(size), "--hold")
     ids = env.pool.ids(t_type)
     sandbox = make_sandbox(
         tmp / f"{t_type}.tar.gz",
@@ -216,12 +216,14 @@ def test_stageit_campaign_end_to_end(
     )
 
     # A token whose macaroon expires while the pilot works on another one: code 21.
-    sim.macaroon_lifetime = 8
-    late = _links(LATE, 200)
+    # Two tokens of 10 files whose pipelines sleep past the macaroon's 10 s: the first one's
+    # downloads are done long before it expires, the second one's start after.
+    sim.macaroon_lifetime = 10
+    late = _links(LATE, 20)
     _archive_files(door, late)
     late_srm = tmp / "late.txt"
     late_srm.write_text("\n".join(late) + "\n")
-    late_ids = _tokens(cli_env, "late", late_srm, tmp, "10", seen, capsys)
+    late_ids = _tokens(cli_env, "late", late_srm, tmp, "12", seen, capsys, size=10)
     late_request = json.loads(_cli(capsys, seen, "stage", "submit", str(late_srm), "--json"))
     assert main(["stage", "watch", "late", "--interval", "0.5", "--timeout", "60"]) == 0
     seen.append(capsys.readouterr().out)
