@@ -19,7 +19,20 @@ from typing import List, Optional, Sequence
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.logsetup import setup_logging
 
-from . import campaign, database, demo, dev, jobs, launcher, sandbox, srm, stage, submit, tokens
+from . import (
+    campaign,
+    database,
+    demo,
+    dev,
+    jobs,
+    launcher,
+    report,
+    sandbox,
+    srm,
+    stage,
+    submit,
+    tokens,
+)
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -68,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit.register(nouns)
     jobs.register(nouns)
     campaign.register(nouns)
+    report.register(nouns)
     return parser
 
 
