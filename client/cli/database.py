@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from .connect import add_connection_options, database
+from .globalopts import json_option
 from .output import print_json
 
 __all__ = ["register"]
@@ -22,7 +23,7 @@ def register(subparsers: Any) -> None:
     add_connection_options(create)
     create.set_defaults(func=cmd_create)
     info = verbs.add_parser("info", help="document count and size of the database")
-    info.add_argument("--json", action="store_true", help="print JSON")
+    json_option(info, "print JSON")
     add_connection_options(info)
     info.set_defaults(func=cmd_info)
 

@@ -14,6 +14,7 @@ from ..submit.ledger import Ledger
 from ..submit.submission import BACKENDS, poll
 from ..submit.tools import SubmitError
 from .connect import add_connection_options, pool
+from .globalopts import json_option
 from .output import print_json, print_table
 
 __all__ = ["register"]
@@ -47,7 +48,7 @@ def register(subparsers: Any) -> None:
     )
     status.add_argument("t_type", nargs="?", metavar="TYPE", help="only this token type")
     status.add_argument("--backend", choices=sorted(BACKENDS), help="only this backend")
-    status.add_argument("--json", action="store_true", help="print the result as JSON")
+    json_option(status, "print the result as JSON")
     add_connection_options(status)
     status.set_defaults(func=cmd_status)
 

@@ -12,6 +12,7 @@ from grid_lrt.shared.errors import UsageError
 from ..zipapp import WORKER_MIN_PYTHON, python_version
 from ..zipapp.build import BuildResult, build_zipapp, check_zipapp
 from ..zipapp.wheels import download_wheels
+from .globalopts import json_option
 from .output import print_json
 
 __all__ = ["register"]
@@ -78,7 +79,7 @@ def register(subparsers: Any) -> None:
         help="build into a temporary folder and run the result with this Python (--version); "
         "-o is not written",
     )
-    build.add_argument("--json", action="store_true", help="print the result as JSON")
+    json_option(build, "print the result as JSON")
     build.set_defaults(func=cmd_build)
 
 

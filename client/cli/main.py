@@ -4,14 +4,20 @@ This module is the one place where exceptions become exit statuses:
 
 * an ``LrtError`` (a user mistake, a refused login, an unreachable server ...) prints one
   ``error:`` line and a ``hint:`` line to stderr, and exits with its ``exit_status``;
-* Ctrl-C exits 130; a closed pipe (``lrt ... | head``) exits quietly;
-* anything else is a bug: one line, the traceback only with ``-v``, exit 1.
+* Ctrl-C exits 130; a closed pipe (``lrt ... | head``) exits 0, quietly (no traceback, not
+  even when Python flushes stdout at exit);
+* anything else is a bug: one line, the traceback only with ``-v``, exit 1;
+* argparse exits 2 for a command line it cannot parse.
+
+Results go to stdout, logs, warnings and progress to stderr. The global options (``-v``,
+``-q``, ``--json``, ``--config FILE``) are taken before or after the verb (``globalopts``).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from typing import List, Optional, Sequence
@@ -33,6 +39,7 @@ from . import (
     submit,
     tokens,
 )
+from .globalopts import LrtParser, check_json, picasrc_from
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -56,18 +63,12 @@ Run `lrt NOUN --help` for each command's options.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = LrtParser(
         prog="lrt",
         description=_DESCRIPTION,
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "-v",
-        "--verbose",
-        action="count",
-        default=0,
-        help="more detail on stderr (-vv: debug, with tracebacks)",
+        top=True,
     )
     nouns = parser.add_subparsers(dest="noun", metavar="COMMAND", required=True)
     tokens.register(nouns)
@@ -87,10 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(list(argv) if argv is not None else None)
-    setup_logging(args.verbose)
     try:
-        return int(args.func(args))
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except BrokenPipeError:  # `lrt --help | head`
+        _drop_stdout()
+        return 0
+    setup_logging(0 if args.quiet else args.verbose)
+    if args.quiet:
+        logging.getLogger().setLevel(logging.ERROR)
+    try:
+        check_json(args)
+        with picasrc_from(args.config_file):
+            return int(args.func(args))
     except LrtError as err:
         print(f"error: {err.message}", file=sys.stderr)
         if err.hint:
@@ -102,6 +111,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        _drop_stdout()
         return 0
     except Exception as exc:  # noqa: BLE001 - the one boundary for unexpected errors
         print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -116,9 +126,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
 
 
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null: the reader is gone, and Python's flush at exit would
+    print a BrokenPipeError of its own."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - stdout without a file descriptor
+        pass
+
+
 def run(argv: Optional[List[str]] = None) -> None:
     """Console-script entry point."""
-    raise SystemExit(main(argv))
+    status = main(argv)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _drop_stdout()
+    raise SystemExit(status)
 
 
 if __name__ == "__main__":

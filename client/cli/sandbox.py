@@ -23,6 +23,7 @@ from ..sandboxes import (
 )
 from ..sandboxes.tarball import checksums_of
 from .connect import add_connection_options, pool
+from .globalopts import json_option
 from .output import print_json
 
 __all__ = ["register"]
@@ -75,7 +76,7 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="folder for the tarball and manifest (default: the current folder)",
     )
-    build.add_argument("--json", action="store_true", help="print the result as JSON")
+    json_option(build, "print the result as JSON")
     build.set_defaults(func=cmd_build)
 
     upload = verbs.add_parser(
@@ -116,7 +117,7 @@ def register(subparsers: Any) -> None:
         help="keep an existing file with the same size and checksum (refuse a different one)",
     )
     upload.set_defaults(policy=OverwritePolicy.REFUSE)
-    upload.add_argument("--json", action="store_true", help="print the result as JSON")
+    json_option(upload, "print the result as JSON")
     add_connection_options(upload)
     upload.set_defaults(func=cmd_upload)
 

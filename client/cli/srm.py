@@ -11,6 +11,7 @@ from grid_lrt.shared.errors import UsageError
 
 from ..staging.chunking import slice_dicts
 from ..staging.surllist import SurlList
+from .globalopts import json_option
 from .output import print_json, print_table
 
 __all__ = ["register"]
@@ -54,9 +55,7 @@ def register(subparsers: Any) -> None:
     split.add_argument("file", metavar="FILE", type=Path)
     split.add_argument("--size", type=int, default=10, help="subbands per chunk (default 10)")
     split.add_argument("--out", type=Path, default=Path(), help="folder for the chunk files")
-    split.add_argument(
-        "--json", action="store_true", help="print the chunks as JSON, write nothing"
-    )
+    json_option(split, "print the chunks as JSON, write nothing")
     split.set_defaults(func=cmd_split)
 
     try:

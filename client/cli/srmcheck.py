@@ -11,6 +11,7 @@ from ..staging.base import FileState
 from ..staging.gfal import check_states
 from ..staging.release import status_url
 from ..staging.surllist import SurlList
+from .globalopts import json_option
 from .output import print_json, print_table
 
 __all__ = ["add_check"]
@@ -31,7 +32,7 @@ def add_check(verbs: Any) -> None:
         "instead of SRM, e.g. https://webdav.example.org:2880",
     )
     check.add_argument("--workers", type=int, default=16, help="concurrent checks (default 16)")
-    check.add_argument("--json", action="store_true", help="print JSON")
+    json_option(check, "print JSON")
     check.set_defaults(func=cmd_check)
 
 

@@ -25,6 +25,7 @@ from ..staging.planning import (
 from ..staging.services import make_stager
 from ..staging.stagebook import StageBook
 from . import stage_watch
+from .globalopts import json_option
 from .output import print_json, print_table
 
 __all__ = ["register"]
@@ -72,11 +73,11 @@ def register(subparsers: Any) -> None:
     submit.add_argument(
         "--max-in-flight", type=int, default=MAX_IN_FLIGHT, help="files over your requests"
     )
-    submit.add_argument("--json", action="store_true", help="print JSON")
+    json_option(submit, "print JSON")
     submit.set_defaults(func=cmd_submit)
     status = verbs.add_parser("status", help="a request's status (no ID: all of them)")
     status.add_argument("id", metavar="ID", nargs="?")
-    status.add_argument("--json", action="store_true", help="print JSON")
+    json_option(status, "print JSON")
     status.set_defaults(func=cmd_status)
     wait = verbs.add_parser("wait", help="wait for a staging request, with a progress bar")
     wait.add_argument("id", metavar="ID")

@@ -14,6 +14,7 @@ from ..submit.backend import PilotSpec
 from ..submit.submission import BACKENDS, auto_jobs, backend_for, default_folder, plan_folder
 from ..submit.submission import submit as submit_pilots
 from .connect import add_connection_options, credentials, pool
+from .globalopts import json_option
 from .output import print_json
 
 __all__ = ["register"]
@@ -123,7 +124,7 @@ def register(subparsers: Any) -> None:
         help="leave out the macaroons kept by `lrt stage macaroons` (default: the valid ones "
         "go into the credentials file)",
     )
-    submit.add_argument("--json", action="store_true", help="print the result as JSON")
+    json_option(submit, "print the result as JSON")
     add_connection_options(submit)
     submit.set_defaults(func=cmd_submit)
 

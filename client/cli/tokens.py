@@ -13,6 +13,7 @@ from ..tokendocs import dropped_summary, reset_mutator
 from ..typeviews import TypeViews
 from .archive import register_archive
 from .connect import add_connection_options, pool
+from .globalopts import json_option
 from .output import confirm, print_json, print_table
 from .stale import add_stale_options, reset_stale_command
 
@@ -58,10 +59,17 @@ def register(subparsers: Any) -> None:
         epilog="example:\n"
         "  lrt tokens create L229507_cal1 --srm srm.txt --config pref_cal1.cfg --size 10",
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        # its --config is the token configuration; the global one goes before the verb
+        conflict_handler="resolve",
     )
     create.add_argument("type", metavar="TYPE", help=_TYPE_HELP)
     create.add_argument("--srm", required=True, metavar="FILE", help="SURL list, one link per line")
-    create.add_argument("--config", metavar="YAML", help="token configuration (Token: section)")
+    create.add_argument(
+        "--config",
+        metavar="YAML",
+        help="token configuration (Token: section); here --config is this file, so give "
+        "a PiCaS settings file before the verb: lrt --config FILE tokens create ...",
+    )
     create.add_argument("--size", type=int, default=10, help="subbands per token (default 10)")
     create.add_argument("--key-name", default="STARTSB", help="field holding the first subband")
     create.add_argument(
@@ -80,14 +88,14 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     status.add_argument("type", nargs="?", metavar="TYPE", help="token type (omit: every type)")
-    status.add_argument("--json", action="store_true", help="print JSON")
+    json_option(status, "print JSON")
     add_connection_options(status)
     status.set_defaults(func=cmd_status)
 
     listing = verbs.add_parser("list", help="ids of the tokens in a state or view")
     listing.add_argument("type", metavar="TYPE", help=_TYPE_HELP)
     listing.add_argument("view", metavar="VIEW", help=_VIEW_HELP)
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    json_option(listing, "print JSON")
     add_connection_options(listing)
     listing.set_defaults(func=cmd_list)
 
