@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Optional
 
 from .errors import LrtError
@@ -89,7 +90,7 @@ def error_for(
             f"database {db!r} does not exist on {server}",
             status=status,
             hint="check PICAS_DB (or database= in ~/.picasrc); "
-            "create it with `lrt db create NAME` if it should exist",
+            f"create it with `lrt db create {shlex.quote(db)}` if it should exist",
         )
     if status == 404:
         return DocumentNotFoundError(f"{where} not found ({reason or error})", status=status)
