@@ -19,14 +19,17 @@ import ipaddress
 import logging
 from urllib.parse import urlsplit
 
+import requests
+
 from grid_lrt.shared.couch import CouchDB
+from grid_lrt.shared.couch_errors import CouchError, CouchUnreachableError
 from grid_lrt.shared.credentials import PicasCredentials
 from grid_lrt.shared.errors import ConfigError, UsageError
 from grid_lrt.shared.pool import CouchTokenPool
 
 from ..credentials import picas_cred
 
-__all__ = ["add_connection_options", "credentials", "database", "pool"]
+__all__ = ["add_connection_options", "check_answers", "credentials", "database", "pool"]
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +153,57 @@ def database(args: argparse.Namespace) -> CouchDB:
     return CouchDB(creds.url, creds.database, user=creds.user or None, password=creds.password)
 
 
+def _is_couchdb(db: CouchDB) -> bool:
+    """Whether the server's root answers as CouchDB (or pouchdb-server) does: its welcome
+    (``{"couchdb": "Welcome", ...}``, ``{"express-pouchdb": "Welcome!", ...}``), or its JSON
+    error (a server that wants a login for everything)."""
+    try:
+        response = db.session.get(db.server_url + "/", timeout=db.doc_timeout)
+        body = response.json()
+    except (requests.RequestException, ValueError):
+        return False
+    if not isinstance(body, dict):
+        return False
+    welcome = any(str(value).startswith("Welcome") for value in body.values())
+    return welcome or "couchdb" in body or {"error", "reason"} <= set(body)
+
+
+def _not_couchdb(db: CouchDB, what: str) -> ConfigError:
+    return ConfigError(
+        f"{db.server_url} is not a CouchDB server: it answered {what}",
+        hint="give the CouchDB address itself (PICAS_URL, url= in ~/.picasrc or --url; "
+        "often port 6984 or 5984), not a web page, a proxy's login page or another service",
+    )
+
+
+def check_answers(db: CouchDB) -> None:
+    """One request: the database answers as CouchDB does.
+
+    Raises:
+        ConfigError: what answers is not CouchDB (a web page, another service).
+        CouchError: an unreachable server, a refused login, a missing database.
+    """
+    try:
+        response = db.request("GET")
+    except CouchUnreachableError:
+        raise
+    except CouchError as exc:
+        if not _is_couchdb(db):
+            raise _not_couchdb(db, f"HTTP {exc.status} without CouchDB's JSON") from None
+        raise
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or "db_name" not in body:
+        kind = str(response.headers.get("Content-Type", "")).split(";")[0].strip()
+        raise _not_couchdb(db, f"HTTP {response.status_code} with {kind or 'no type'}")
+
+
 def pool(args: argparse.Namespace) -> CouchTokenPool:
     """The token pool of the database the command names, checked to answer (one request):
-    an unreachable server, a refused login or a missing database end the command with a
-    message here, before any work."""
+    an unreachable server, a refused login, a missing database or a server that is not
+    CouchDB end the command with a message here, before any work."""
     db = database(args)
-    db.info()
+    check_answers(db)
     return CouchTokenPool(db)

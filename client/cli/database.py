@@ -7,7 +7,7 @@ from typing import Any
 
 from grid_lrt.shared.errors import UsageError
 
-from .connect import add_connection_options, database
+from .connect import add_connection_options, check_answers, database
 from .globalopts import json_option
 from .output import print_json
 
@@ -54,6 +54,7 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     db = database(args)
+    check_answers(db)
     info = db.info()
     if args.json:
         print_json(info)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
 import re
 import shlex
+import threading
+from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -38,3 +42,52 @@ def test_db_create_name_and_a_different_db_is_refused(
 ) -> None:
     assert main(["db", "create", "one", "--db", "two"]) == 2
     assert "two databases named" in capsys.readouterr().err
+
+
+class _WebPage(http.server.BaseHTTPRequestHandler):
+    """A web server that is not CouchDB: an HTML page for every path, with a chosen status."""
+
+    status = 200
+
+    def do_GET(self) -> None:
+        body = b"<html><body><h1>Welcome to nginx!</h1></body></html>"
+        self.send_response(self.server.status)  # type: ignore[attr-defined]
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(params=[200, 404, 401])
+def web_page(request: pytest.FixtureRequest) -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _WebPage)
+    server.status = request.param  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("verb", [["tokens", "status", "x"], ["db", "info"]])
+def test_a_web_page_is_not_a_couchdb_server(
+    web_page: str,
+    verb: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("PICAS_URL", web_page)
+    monkeypatch.setenv("PICAS_DB", "sksp")
+    monkeypatch.delenv("PICAS_USR", raising=False)
+    monkeypatch.delenv("PICAS_USR_PWD", raising=False)
+    assert main(verb) == 2
+    err = capsys.readouterr().err
+    assert f"{web_page} is not a CouchDB server" in err
+    assert "<html" not in err and "does not exist" not in err and "Traceback" not in err
