@@ -2,7 +2,8 @@
 
 Deleting is the one step that can lose work, so it is careful (issue 9, finding 8):
 
-* it asks first (``--yes`` confirms without a terminal; without either nothing happens);
+* it asks first (``--yes`` confirms without a terminal; without either nothing happens:
+  "no" at the terminal exits 0, no terminal and no ``--yes`` exits 2);
 * it deletes only finished tokens (done, error): todo, waiting and locked tokens are archived
   and kept, because a launcher may still be working on them; ``--all-states`` deletes them too;
 * it deletes exactly the revision it archived: a token written in between (a launcher's
@@ -23,7 +24,7 @@ from grid_lrt.shared.schema import TokenState
 
 from .. import token_archive
 from .connect import add_connection_options, pool
-from .output import confirm
+from .output import confirm, not_confirmed
 
 __all__ = ["cmd_archive", "register_archive"]
 
@@ -74,8 +75,8 @@ def _describe(counts: Dict[TokenState, int], states: Any) -> str:
     return ", ".join(f"{s.value} {counts[s]}" for s in sorted(states, key=str) if counts[s])
 
 
-def _confirm_delete(args: argparse.Namespace, counts: Dict[TokenState, int]) -> None:
-    """Ask before deleting anything; raise when not confirmed (nothing done yet)."""
+def _confirm_delete(args: argparse.Namespace, counts: Dict[TokenState, int]) -> bool:
+    """Ask before deleting anything; False when not confirmed (nothing done yet)."""
     total = sum(counts.values())
     unfinished = [s for s in TokenState if s not in token_archive.FINISHED]
     if args.all_states:
@@ -90,11 +91,7 @@ def _confirm_delete(args: argparse.Namespace, counts: Dict[TokenState, int]) -> 
             f"archive {total} tokens of type {args.type} and delete the {wanted} finished "
             "ones (done, error)?"
         )
-    if wanted and not confirm(question, assume_yes=args.yes):
-        raise UsageError(
-            "not confirmed: nothing was archived or deleted",
-            hint="pass --yes to confirm without a terminal",
-        )
+    return not wanted or confirm(question, assume_yes=args.yes)
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
@@ -111,8 +108,8 @@ def cmd_archive(args: argparse.Namespace) -> int:
     if not sum(counts.values()):
         print(f"no tokens of type {args.type}; nothing archived")
         return 0
-    if args.delete:
-        _confirm_delete(args, counts)
+    if args.delete and not _confirm_delete(args, counts):
+        return not_confirmed("nothing was archived or deleted")
     out = token_archive.archive_type(tokens, args.type, dest, compress=not args.no_compress)
     print(f"archived {len(out.ids)} tokens of type {args.type} to {out.path}")
     if not args.delete:

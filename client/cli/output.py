@@ -9,7 +9,9 @@ import json
 import sys
 from typing import Any, Optional, Sequence, TextIO
 
-__all__ = ["confirm", "print_json", "print_table"]
+from grid_lrt.shared.errors import UsageError
+
+__all__ = ["confirm", "not_confirmed", "print_json", "print_table"]
 
 
 def print_json(data: Any, out: Optional[TextIO] = None) -> None:
@@ -48,3 +50,16 @@ def confirm(question: str, *, assume_yes: bool) -> bool:
     sys.stderr.write(f"{question} [y/N] ")
     sys.stderr.flush()
     return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def not_confirmed(message: str) -> int:
+    """After :func:`confirm` said no: declining at the terminal is no error (exit 0, a line
+    on stderr); without a terminal to ask (and no ``--yes``) it is a usage mistake.
+
+    Raises:
+        UsageError: there was no terminal to ask.
+    """
+    if sys.stdin.isatty():
+        print(f"answered no: {message}", file=sys.stderr)
+        return 0
+    raise UsageError(f"not confirmed: {message}", hint="pass --yes to confirm without a terminal")

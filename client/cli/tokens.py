@@ -14,7 +14,7 @@ from ..typeviews import TypeViews
 from .archive import register_archive
 from .connect import add_connection_options, pool
 from .globalopts import json_option
-from .output import confirm, print_json, print_table
+from .output import confirm, not_confirmed, print_json, print_table
 from .stale import add_stale_options, reset_stale_command
 
 __all__ = ["register"]
@@ -37,6 +37,14 @@ examples:
   lrt tokens reset L229507_pref_cal1 error --yes
   lrt tokens reset L229507_pref_cal1 --stale          (launchers that died: lease expired)
   lrt tokens archive L229507_pref_cal1 --dest /project/archive
+"""
+
+
+_STATUS_EPILOG = """\
+examples:
+  lrt tokens status L229507_pref_cal1          counts per state of one type
+  lrt tokens status                            every type of the database
+  lrt tokens status L229507_pref_cal1 --json | jq .types.L229507_pref_cal1.todo
 """
 
 
@@ -84,7 +92,10 @@ def register(subparsers: Any) -> None:
     status = verbs.add_parser(
         "status",
         help="token counts per state",
-        epilog=_EPILOG,
+        description="Count the tokens of TYPE per state (todo, locked, done, error, waiting), "
+        "or of every type in the database. --json prints one shape for both: "
+        '{"database": NAME, "types": {TYPE: {"todo": N, ..., "total": N}}}.',
+        epilog=_STATUS_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     status.add_argument("type", nargs="?", metavar="TYPE", help="token type (omit: every type)")
@@ -181,26 +192,28 @@ def cmd_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _per_type(counts: Dict[TokenState, int]) -> Dict[str, int]:
+    return {**{s.value: counts[s] for s in TokenState}, "total": sum(counts.values())}
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     tokens = pool(args)
-    if args.type:
-        counts = tokens.counts(args.type)
-        if args.json:
-            print_json(
-                {
-                    "type": args.type,
-                    "database": tokens.name,
-                    "counts": {s.value: n for s, n in counts.items()},
-                    "total": sum(counts.values()),
-                }
-            )
-        else:
-            print_table(["state", "tokens"], _counts_rows(counts))
-        return 0
-    types = tokens.types()
+    types = {args.type: tokens.counts(args.type)} if args.type else tokens.types()
+    if args.type and not sum(types[args.type].values()):
+        log.warning(
+            "no tokens of type %s in database %s; `lrt tokens status` lists the types it holds",
+            args.type,
+            tokens.name,
+        )
     if args.json:
-        print_json({t: {s.value: n for s, n in c.items()} for t, c in types.items()})
+        # one shape for one type and for all of them (README: "Command line")
+        print_json({"database": tokens.name, "types": {t: _per_type(c) for t, c in types.items()}})
         return 0
+    if args.type:
+        print_table(["state", "tokens"], _counts_rows(types[args.type]))
+        return 0
+    if not types:
+        log.warning("no tokens in database %s", tokens.name)
     headers = ["type", *[s.value for s in TokenState], "total"]
     print_table(
         headers, [[t, *[c[s] for s in TokenState], sum(c.values())] for t, c in types.items()]
@@ -219,29 +232,38 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _nothing_to_do(args: argparse.Namespace, in_view: int, verb: str) -> str:
+    """Why no token is changed: none in the view, or --key matched none of those there."""
+    if args.key and in_view:
+        field, value = args.key
+        return (
+            f"--key {field} {value} matched none of the {in_view} tokens of type "
+            f"{args.type} in {args.view}; nothing to {verb}"
+        )
+    return f"no tokens of type {args.type} in {args.view}; nothing to {verb}"
+
+
 def _bulk(args: argparse.Namespace, verb: str) -> int:
     tokens = pool(args)
     if verb == "reset" and (args.stale or args.view is None):
         return reset_stale_command(args, tokens)
     ids = TypeViews(tokens, args.type).ids(args.view)
+    in_view = len(ids)
+    which = f"tokens of type {args.type} in {args.view}"
     if args.key:
         field, value = args.key
         ids = [d["_id"] for d in tokens.docs(ids) if str(d.get(field)) == value]
+        which += f" with {field} = {value}"
     if args.dry_run:
         for token_id in ids:
             print(token_id)
-        print(f"would {verb} {len(ids)} tokens of type {args.type} in {args.view}")
+        print(f"would {verb} {len(ids)} {which}")
         return 0
     if not ids:
-        print(f"no tokens of type {args.type} in {args.view}; nothing to {verb}")
+        print(_nothing_to_do(args, in_view, verb))
         return 0
-    if len(ids) > CONFIRM_ABOVE and not confirm(
-        f"{verb} {len(ids)} tokens of type {args.type} in {args.view}?", assume_yes=args.yes
-    ):
-        raise UsageError(
-            f"not confirmed: {verb} of {len(ids)} tokens cancelled",
-            hint="pass --yes to confirm without a terminal",
-        )
+    if len(ids) > CONFIRM_ABOVE and not confirm(f"{verb} {len(ids)} {which}?", assume_yes=args.yes):
+        return not_confirmed(f"{verb} of {len(ids)} tokens cancelled")
     dropped: Dict[str, List[str]] = {}
     if verb == "reset":
         result = tokens.update(ids, reset_mutator(args.del_attach, dropped))

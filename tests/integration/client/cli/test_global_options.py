@@ -56,7 +56,7 @@ def test_json_before_or_after_the_verb(
     cli_env: CliEnv, argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(argv) == 0
-    assert json.loads(capsys.readouterr().out)["type"] == "gl"
+    assert set(json.loads(capsys.readouterr().out)["types"]) == {"gl"}
 
 
 def test_json_for_a_command_without_json_output_is_refused(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import http.server
+import io
+import json
 import re
 import shlex
+import sys
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -12,7 +15,9 @@ from typing import Iterator
 import pytest
 
 from grid_lrt.client.cli.main import build_parser, main
+from grid_lrt.client.token import TokenHandler
 from grid_lrt.shared.couch import CouchDB
+from grid_lrt.shared.schema import TokenState
 from tests.integration.client.conftest import CliEnv
 
 
@@ -91,3 +96,81 @@ def test_a_web_page_is_not_a_couchdb_server(
     err = capsys.readouterr().err
     assert f"{web_page} is not a CouchDB server" in err
     assert "<html" not in err and "does not exist" not in err and "Traceback" not in err
+
+
+def _tokens(cli_env: CliEnv, n_error: int) -> TokenHandler:
+    th = TokenHandler("nu")
+    for i in range(n_error):
+        th.create_token(keys={"lock": 1, "done": 2, "output": 21, "OBSID": "L1"}, append=f"e{i}")
+    return th
+
+
+def test_delete_key_matching_none_says_so(
+    cli_env: CliEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _tokens(cli_env, 2)
+    assert main(["tokens", "delete", "nu", "error", "--key", "OBSID", "L9"]) == 0
+    out = capsys.readouterr().out
+    assert "--key OBSID L9 matched none of the 2 tokens of type nu in error" in out
+    assert "no tokens of type" not in out
+    assert sum(cli_env.pool.counts("nu").values()) == 2
+
+
+def test_status_of_a_type_without_tokens_hints_on_stderr(
+    cli_env: CliEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["tokens", "status", "nosuchtype"]) == 0
+    captured = capsys.readouterr()
+    assert "total" in captured.out
+    assert "no tokens of type nosuchtype" in captured.err
+    assert "lrt tokens status" in captured.err
+
+
+def test_status_json_has_one_shape_for_one_type_and_all(
+    cli_env: CliEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _tokens(cli_env, 1)
+    assert main(["tokens", "status", "nu", "--json"]) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert main(["tokens", "status", "--json"]) == 0
+    every = json.loads(capsys.readouterr().out)
+    assert set(one) == set(every) == {"database", "types"}
+    assert one["types"]["nu"] == every["types"]["nu"]
+    assert one["types"]["nu"]["error"] == 1 and one["types"]["nu"]["total"] == 1
+
+
+def test_status_help_documents_no_view(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["tokens", "status", "--help"])
+    out = capsys.readouterr().out
+    assert "VIEW" not in out and "example" in out
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_declining_at_the_terminal_is_no_error(
+    cli_env: CliEnv, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _tokens(cli_env, 7)
+    monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
+    assert main(["tokens", "reset", "nu", "error"]) == 0
+    err = capsys.readouterr().err
+    assert "[y/N]" in err and "answered no: reset of 7 tokens cancelled" in err
+    assert cli_env.pool.counts("nu")[TokenState.ERROR] == 7
+    monkeypatch.setattr(sys, "stdin", _Terminal("n\n"))
+    argv = ["tokens", "archive", "nu", "--dest", str(cli_env.home / "a"), "--delete"]
+    assert main(argv) == 0
+    assert "answered no: nothing was archived or deleted" in capsys.readouterr().err
+    assert not (cli_env.home / "a").exists()
+
+
+def test_no_terminal_and_no_yes_is_still_a_usage_error(
+    cli_env: CliEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _tokens(cli_env, 7)
+    assert main(["tokens", "delete", "nu", "error"]) == 2
+    err = capsys.readouterr().err
+    assert "not confirmed" in err and "--yes" in err

@@ -49,7 +49,7 @@ def test_create_status_json_and_rerun(env: str, capsys: pytest.CaptureFixture[st
     assert "0 created, 6 already existed" in capsys.readouterr().out
     assert main(["tokens", "status", "cli", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["counts"]["todo"] == 6 and status["total"] == 6
+    assert status["types"]["cli"]["todo"] == 6 and status["types"]["cli"]["total"] == 6
     assert main(["tokens", "status", "cli"]) == 0
     table = capsys.readouterr().out
     assert "todo" in table and "total" in table
