@@ -10,9 +10,9 @@ from typing import Any
 from ..staging.base import FileState
 from ..staging.gfal import check_states
 from ..staging.release import status_url
-from ..staging.surllist import SurlList
 from .globalopts import json_option
 from .output import print_json, print_table
+from .srm import load_links
 
 __all__ = ["add_check"]
 
@@ -37,7 +37,7 @@ def add_check(verbs: Any) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    links = SurlList.from_file(args.file)
+    links = load_links(args.file)
     urls = [status_url(link, args.door) for link in links]
     results = check_states(urls, workers=args.workers)
     counts = Counter(state for _, state, _ in results)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import Any, Dict, List
 
 from grid_lrt.shared.errors import ConfigError, UsageError
@@ -15,6 +16,7 @@ from .archive import register_archive
 from .connect import add_connection_options, pool
 from .globalopts import json_option
 from .output import confirm, not_confirmed, print_json, print_table
+from .srm import load_links
 from .stale import add_stale_options, reset_stale_command
 
 __all__ = ["register"]
@@ -160,13 +162,12 @@ def _counts_rows(counts: Dict[TokenState, int]) -> List[List[Any]]:
 
 def cmd_create(args: argparse.Namespace) -> int:
     from ..staging.chunking import slice_dicts
-    from ..staging.surllist import SurlList
     from ..tokenconfig import TokenConfig, load_token_config
     from ..tokendocs import chunk_tokens, create_tokens
 
     if args.size < 1:
         raise UsageError(f"--size must be at least 1, not {args.size}")
-    links = SurlList.from_file(args.srm)
+    links = load_links(Path(args.srm))
     if not len(links):
         raise UsageError(f"{args.srm} holds no SURLs", hint="one srm:// link per line")
     config = load_token_config(args.config) if args.config else TokenConfig()

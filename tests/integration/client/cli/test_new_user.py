@@ -19,6 +19,7 @@ from grid_lrt.client.token import TokenHandler
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.schema import TokenState
 from tests.integration.client.conftest import CliEnv
+from tests.support.paths import DATA
 
 
 def test_missing_database_hint_names_a_command_that_works(
@@ -174,3 +175,42 @@ def test_no_terminal_and_no_yes_is_still_a_usage_error(
     assert main(["tokens", "delete", "nu", "error"]) == 2
     err = capsys.readouterr().err
     assert "not confirmed" in err and "--yes" in err
+
+
+def _srm_lines(n: int) -> list[str]:
+    return (DATA / "srm_50_sara.txt").read_text(encoding="utf-8").splitlines()[:n]
+
+
+def test_split_without_out_writes_a_folder_named_after_the_list_and_never_overwrites(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    links = tmp_path / "obs.txt"
+    links.write_text("\n".join(_srm_lines(25)) + "\n", encoding="utf-8")
+    assert main(["srm", "split", str(links), "--size", "10"]) == 0
+    assert sorted(p.name for p in (tmp_path / "obs_chunks").iterdir()) == [
+        "obs_SB100.txt",
+        "obs_SB110.txt",
+        "obs_SB120.txt",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["obs.txt", "obs_chunks"]
+    capsys.readouterr()
+    (tmp_path / "obs_chunks" / "obs_SB100.txt").write_text("mine\n", encoding="utf-8")
+    assert main(["srm", "split", str(links), "--size", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "exist already" in err and "--force" in err
+    assert (tmp_path / "obs_chunks" / "obs_SB100.txt").read_text(encoding="utf-8") == "mine\n"
+    assert main(["srm", "split", str(links), "--size", "10", "--force"]) == 0
+    assert len((tmp_path / "obs_chunks" / "obs_SB100.txt").read_text().split()) == 10
+
+
+def test_duplicate_lines_are_counted_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = _srm_lines(3)
+    links = tmp_path / "dups.txt"
+    links.write_text("\n".join([*lines, lines[0], lines[1]]) + "\n", encoding="utf-8")
+    assert main(["srm", "convert", str(links), "--to", "srm"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.split()) == 3
+    assert "2 duplicate lines dropped (5 links, 3 different)" in captured.err
