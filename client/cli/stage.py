@@ -14,7 +14,7 @@ from typing import Any, Dict, List
 
 from grid_lrt.shared.errors import UsageError
 
-from ..staging.base import StageRequest, StageStatus, wait_until_done
+from ..staging.base import StageRequest, StageStatus, StagingError, wait_until_done
 from ..staging.planning import (
     MAX_FILES,
     MAX_IN_FLIGHT,
@@ -150,6 +150,13 @@ def _one_status(stager: Any, request_id: str) -> Dict[str, Any]:
     record = next((r for r in StageBook().records() if str(r["id"]) == request_id), {})
     request = StageRequest(stager.name, request_id, surls=list(record.get("surls", [])))
     status = stager.status(request)
+    if status is StageStatus.FINISHED_OR_UNKNOWN and not record:
+        raise StagingError(
+            f"stage request {request_id} is unknown: not recorded on this machine, and "
+            f"the {stager.name} stager does not know it",
+            hint="check the id: `lrt stage status` lists the requests recorded here (the LTA "
+            "forgets finished requests)",
+        )
     online = stager.online(request) if status is not StageStatus.FINISHED_OR_UNKNOWN else []
     failed = stager.failed(request) if request.surls or stager.name == "stageit" else {}
     total = int(record.get("files") or len(request.surls) or 0)

@@ -15,6 +15,7 @@ from typing import Iterator
 import pytest
 
 from grid_lrt.client.cli.main import build_parser, main
+from grid_lrt.client.devtools.lta_simulator import LtaSimulator
 from grid_lrt.client.token import TokenHandler
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.schema import TokenState
@@ -214,3 +215,18 @@ def test_duplicate_lines_are_counted_on_stderr(
     captured = capsys.readouterr()
     assert len(captured.out.split()) == 3
     assert "2 duplicate lines dropped (5 links, 3 different)" in captured.err
+
+
+def test_stage_status_of_an_unknown_id_fails_with_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in ("LOFAR_LTA_TOKEN", "LOFAR_LTA_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    with LtaSimulator(user="lta-user", password="lta-secret") as lta:
+        monkeypatch.setenv("LRT_LTA_URL", lta.url)
+        monkeypatch.setenv("LOFAR_LTA_USER", "lta-user")
+        monkeypatch.setenv("LOFAR_LTA_PWD", "lta-secret")
+        assert main(["stage", "status", "987654"]) == 1
+    err = capsys.readouterr().err
+    assert "stage request 987654 is unknown" in err and "lrt stage status" in err
