@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+import time
 from pathlib import Path
-from typing import Any, List
+from typing import Any
 
-__all__ = ["register"]
+__all__ = ["lta_exports", "register"]
+
+#: The LTA simulator's password unless LRT_SIM_LTA_PWD sets one (a loopback test service).
+DEFAULT_SIM_PASSWORD = "lta-secret"  # noqa: S105
 
 
 def register(subparsers: Any) -> None:
@@ -40,12 +46,41 @@ def register(subparsers: Any) -> None:
     stageit.set_defaults(func=cmd_stageit_simulator)
 
 
-def cmd_lta_simulator(args: argparse.Namespace) -> int:
-    from ..devtools.lta_simulator import main
+def _run_until_interrupted() -> None:
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
 
-    argv: List[str] = ["--port", str(args.port), "--delay", str(args.delay)]
-    argv += ["--linger", str(args.linger), "--user", args.user]
-    return main(argv)
+
+def lta_exports(url: str, user: str, password_from_env: bool) -> str:
+    """The line that points ``lrt stage`` at the simulator: its URL, user and password.
+
+    The default password is a fixed one for this loopback test service, so it is printed;
+    one chosen with ``LRT_SIM_LTA_PWD`` is passed on by name, never shown."""
+    password = '"$LRT_SIM_LTA_PWD"' if password_from_env else DEFAULT_SIM_PASSWORD
+    return f"export LRT_LTA_URL={url} LOFAR_LTA_USER={user} LOFAR_LTA_PWD={password}"
+
+
+def cmd_lta_simulator(args: argparse.Namespace) -> int:
+    from ..devtools.lta_simulator import LtaSimulator
+
+    # The password is never a flag (it would show in `ps`): LRT_SIM_LTA_PWD or the default.
+    chosen = os.environ.get("LRT_SIM_LTA_PWD")
+    sim = LtaSimulator(
+        args.port,
+        user=args.user,
+        password=chosen or DEFAULT_SIM_PASSWORD,
+        delay=args.delay,
+        linger=args.linger,
+    )
+    with sim:
+        print(sim.url, flush=True)
+        print(lta_exports(sim.url, args.user, bool(chosen)), flush=True)
+        print("Ctrl-C stops the simulator", file=sys.stderr, flush=True)
+        _run_until_interrupted()
+    return 0
 
 
 def cmd_stageit_simulator(args: argparse.Namespace) -> int:

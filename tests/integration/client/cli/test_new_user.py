@@ -14,6 +14,7 @@ from typing import Iterator
 
 import pytest
 
+from grid_lrt.client.cli import dev
 from grid_lrt.client.cli.main import build_parser, main
 from grid_lrt.client.devtools.lta_simulator import LtaSimulator
 from grid_lrt.client.token import TokenHandler
@@ -230,3 +231,39 @@ def test_stage_status_of_an_unknown_id_fails_with_a_message(
         assert main(["stage", "status", "987654"]) == 1
     err = capsys.readouterr().err
     assert "stage request 987654 is unknown" in err and "lrt stage status" in err
+
+
+def _export(line: str) -> dict[str, str]:
+    words = shlex.split(line)
+    assert words[0] == "export"
+    return dict(word.split("=", 1) for word in words[1:])
+
+
+def test_lta_simulator_prints_a_usable_export_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("LRT_SIM_LTA_PWD", raising=False)
+    for name in ("LOFAR_LTA_TOKEN", "LOFAR_LTA_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    results: list[int] = []
+
+    def while_running() -> None:  # runs instead of the wait for Ctrl-C
+        printed = capsys.readouterr().out.splitlines()
+        exports = _export(printed[1])
+        assert exports["LOFAR_LTA_PWD"] == "lta-secret"  # the loopback simulator's password
+        for name, value in exports.items():
+            monkeypatch.setenv(name, value)
+        submitted = tmp_path / "srm.txt"
+        submitted.write_text(_srm_lines(1)[0] + "\n", encoding="utf-8")
+        results.append(main(["stage", "submit", str(submitted)]))
+
+    monkeypatch.setattr(dev, "_run_until_interrupted", while_running)
+    assert main(["dev", "lta-simulator", "--port", "0", "--delay", "0.1"]) == 0
+    assert results == [0]  # the exported credentials were accepted
+
+
+def test_lta_simulator_with_a_chosen_password_names_the_variable() -> None:
+    line = dev.lta_exports("http://127.0.0.1:1/", "u", password_from_env=True)
+    assert _export(line)["LOFAR_LTA_PWD"] == "$LRT_SIM_LTA_PWD"
+    assert 'LOFAR_LTA_PWD="$LRT_SIM_LTA_PWD"' in line  # the shell expands it
