@@ -19,6 +19,8 @@ def register(subparsers: Any) -> None:
         "db",
         help="create a database, show its size",
         description="Create the PiCaS database or show its size.",
+        epilog="examples:\n  lrt db create sksp_dev\n  lrt db info --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verbs = db.add_subparsers(dest="verb", metavar="VERB", required=True)
     create = verbs.add_parser(
@@ -33,7 +35,14 @@ def register(subparsers: Any) -> None:
     create.add_argument("name", nargs="?", metavar="NAME", help="the database (default: --db)")
     add_connection_options(create)
     create.set_defaults(func=cmd_create)
-    info = verbs.add_parser("info", help="document count and size of the database")
+    info = verbs.add_parser(
+        "info",
+        help="document count and size of the database",
+        description="Show how many documents the database holds (--json: CouchDB's whole "
+        "description of it).",
+        epilog="example:\n  lrt db info --db sksp_dev",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     json_option(info, "print JSON")
     add_connection_options(info)
     info.set_defaults(func=cmd_info)

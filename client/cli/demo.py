@@ -41,6 +41,7 @@ def register(subparsers: Any) -> None:
         "demo",
         help="run the whole flow on a local server with a sample observation",
         description=__doc__,
+        epilog="examples:\n  lrt demo\n  lrt demo --out /tmp/lrt-demo",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument(

@@ -15,25 +15,47 @@ __all__ = ["lta_exports", "register"]
 DEFAULT_SIM_PASSWORD = "lta-secret"  # noqa: S105
 
 
+_EPILOG = """\
+examples:
+  lrt dev lta-simulator --port 8999        # then: eval the export line it prints
+  lrt dev stageit-simulator --stagingrc ~/.stagingrc
+"""
+
+
 def register(subparsers: Any) -> None:
     dev = subparsers.add_parser(
-        "dev", help="local simulators (LTA stager, StageIT) for demos and tests"
+        "dev",
+        help="local simulators (LTA stager, StageIT) for demos and tests",
+        description="Local stand-ins for the LTA's staging services, on 127.0.0.1, for "
+        "demos and tests; each runs until Ctrl-C and prints how to point lrt at it.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verbs = dev.add_subparsers(dest="verb", metavar="VERB", required=True)
     # The options are declared here (argparse.REMAINDER does not take a first '--option').
     sim = verbs.add_parser(
         "lta-simulator",
         help="run an LTA stager simulator (XML-RPC) on 127.0.0.1 until Ctrl-C",
+        description="Run an XML-RPC LTA stager simulator on 127.0.0.1 until Ctrl-C. It prints "
+        "its URL and an export line for LRT_LTA_URL, LOFAR_LTA_USER and LOFAR_LTA_PWD (its "
+        "password is lta-secret, or the one in LRT_SIM_LTA_PWD, which is never shown).",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sim.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
     sim.add_argument("--delay", type=float, default=2.0, help="seconds per request step")
     sim.add_argument("--linger", type=float, default=600.0, help="seconds to keep done ones")
-    sim.add_argument("--user", default="lta-user")
+    sim.add_argument("--user", default="lta-user", help="its user (default: lta-user)")
     sim.set_defaults(func=cmd_lta_simulator)
     stageit = verbs.add_parser(
         "stageit-simulator",
         help="run a StageIT simulator (REST + GraphQL over https) on 127.0.0.1 until Ctrl-C; "
         "prints its URL, the token file to use and the CA bundle",
+        description="Run a StageIT simulator (REST + GraphQL over https, token auth, the "
+        "LTA's limits, macaroons) on 127.0.0.1 until Ctrl-C. It prints its URL, the token "
+        "file to use as ~/.stagingrc and the CA bundle for REQUESTS_CA_BUNDLE.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     # the same options as grid_lrt.client.devtools.stageit.server.add_arguments (not imported
     # here: it would load graphql-core at every `lrt` start)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import textwrap
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any, Iterator, List, Tuple
 from grid_lrt.shared.errors import UsageError
 
 __all__ = [
+    "LrtFormatter",
     "LrtParser",
     "check_json",
     "command_name",
@@ -42,10 +44,34 @@ def version_text() -> str:
     return f"lrt (grid-lrt) {version}"
 
 
+class LrtFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the layout of descriptions and examples, but wraps a long unindented line."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            if len(indent + line) > width and not line[:1].isspace():
+                lines.append(
+                    textwrap.fill(
+                        line,
+                        width,
+                        initial_indent=indent,
+                        subsequent_indent=indent,
+                        break_on_hyphens=False,
+                    )
+                )
+            else:
+                lines.append(indent + line)
+        return "\n".join(lines)
+
+
 class LrtParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` with the global options; its subparsers are ``LrtParser`` too."""
 
     def __init__(self, *args: Any, top: bool = False, **kwargs: Any) -> None:
+        plain = (None, argparse.HelpFormatter, argparse.RawDescriptionHelpFormatter)
+        if kwargs.get("formatter_class") in plain:
+            kwargs["formatter_class"] = LrtFormatter
         super().__init__(*args, **kwargs)
         default = argparse.SUPPRESS
         group = self.add_argument_group("global options (before or after the verb)")

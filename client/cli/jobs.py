@@ -43,6 +43,8 @@ def register(subparsers: Any) -> None:
     status = verbs.add_parser(
         "status",
         help="poll the pilots and show them with their tokens",
+        description="Poll the recorded pilot jobs (of TYPE, or all) with the batch system's "
+        "tools and show each pilot with the tokens it holds and has finished.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

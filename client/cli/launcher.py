@@ -35,17 +35,28 @@ The same inputs give the same bytes.
 """
 
 
+_EXAMPLES = """\
+examples:
+  lrt launcher build -o grid-lrt-launcher.pyz
+  lrt launcher build -o grid-lrt-launcher.pyz --download     # wheels for the workers' Python
+  lrt launcher build --check
+"""
+
+
 def register(subparsers: Any) -> None:
     launcher = subparsers.add_parser(
         "launcher",
         help="build the worker launcher zipapp",
         description="The worker-node launcher (lrt-launcher) as a file for the jobs to ship.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verbs = launcher.add_subparsers(dest="verb", metavar="VERB", required=True)
     build = verbs.add_parser(
         "build",
         help="write grid-lrt-launcher.pyz",
         description=_DESCRIPTION,
+        epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     build.add_argument(

@@ -59,6 +59,9 @@ def register(subparsers: Any) -> None:
         "sandbox",
         help="build and upload the sandbox tarball of a token configuration",
         description="The sandbox: the tarball each worker downloads (the tokens' SBXloc).",
+        epilog="examples:\n  lrt sandbox build pref_cal1.cfg -o build/\n"
+        "  lrt sandbox upload pref_cal1.cfg --to /data/sbx --tokens pref_cal1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verbs = sandbox.add_subparsers(dest="verb", metavar="VERB", required=True)
     build = verbs.add_parser(

@@ -44,7 +44,15 @@ def register(subparsers: Any) -> None:
     )
     verbs = srm.add_subparsers(dest="verb", metavar="VERB", required=True)
 
-    convert = verbs.add_parser("convert", help="print the links in another form, in input order")
+    convert = verbs.add_parser(
+        "convert",
+        help="print the links in another form, in input order",
+        description="Print every link of FILE in another form (for another transfer tool), "
+        "in input order, one per line.",
+        epilog="examples:\n  lrt srm convert srm.txt --to gsiftp > gsiftp.txt\n"
+        "  lrt srm convert srm.txt --to https | head -1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     convert.add_argument("file", metavar="FILE", type=Path)
     convert.add_argument(
         "--to",

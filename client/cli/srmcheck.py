@@ -22,7 +22,11 @@ def add_check(verbs: Any) -> None:
         "check",
         help="staging state of every file (ONLINE, NEARLINE, ...) and percent staged",
         description="Ask the storage for the locality of every file of a SURL list, "
-        "concurrently, and report per-file errors instead of stopping at the first.",
+        "concurrently, and report per-file errors instead of stopping at the first. "
+        "Needs the gfal2 Python bindings (README: Staging).",
+        epilog="examples:\n  lrt srm check srm.txt\n"
+        "  lrt srm check srm.txt --door https://webdav.example.org:2880 --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument("file", metavar="FILE", type=Path)
     check.add_argument(

@@ -62,6 +62,8 @@ def register(subparsers: Any) -> None:
     submit = verbs.add_parser(
         "submit",
         help="stage the files of a SURL list (split within the LTA's limits)",
+        description="Stage the files of a SURL list (one link per line, optionally its size "
+        "in bytes after it): requests within the LTA's limits, the rest queued here.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -75,11 +77,26 @@ def register(subparsers: Any) -> None:
     )
     json_option(submit, "print JSON")
     submit.set_defaults(func=cmd_submit)
-    status = verbs.add_parser("status", help="a request's status (no ID: all of them)")
+    status = verbs.add_parser(
+        "status",
+        help="a request's status (no ID: all of them)",
+        description="The status of stage request ID, with its files online and failed; "
+        "without ID every request recorded on this machine and the local queue. Exits 1 "
+        "for a failed or aborted request, or an ID nobody knows.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     status.add_argument("id", metavar="ID", nargs="?")
     json_option(status, "print JSON")
     status.set_defaults(func=cmd_status)
-    wait = verbs.add_parser("wait", help="wait for a staging request, with a progress bar")
+    wait = verbs.add_parser(
+        "wait",
+        help="wait for a staging request, with a progress bar",
+        description="Poll stage request ID until it is done, failed or --timeout passed; "
+        "progress on stderr, the final status on stdout. Exits 0 when it succeeded.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     wait.add_argument("id", metavar="ID")
     wait.add_argument("--timeout", type=float, default=24 * 3600, help="seconds (default 1 day)")
     wait.add_argument("--interval", type=float, default=60.0, help="seconds between polls")
@@ -88,7 +105,13 @@ def register(subparsers: Any) -> None:
         ("reschedule", cmd_reschedule, "ask the service to go on with a request (on hold...)"),
         ("abort", cmd_abort, "cancel a request"),
     ):
-        sub = verbs.add_parser(verb, help=text)
+        sub = verbs.add_parser(
+            verb,
+            help=text,
+            description=text[0].upper() + text[1:] + ".",
+            epilog=f"example:\n  lrt stage {verb} 18748",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sub.add_argument("id", metavar="ID")
         sub.set_defaults(func=func)
     stage_watch.register(verbs)

@@ -33,7 +33,14 @@ def register(verbs: Any) -> None:
         ("release", cmd_release, "one pass: release held tokens whose files are all online"),
         ("watch", cmd_watch, "feed the queue and release held tokens until none is held"),
     ):
-        sub = verbs.add_parser(verb, help=text, description=text[0].upper() + text[1:] + ".")
+        sub = verbs.add_parser(
+            verb,
+            help=text,
+            description=text[0].upper() + text[1:] + ".",
+            epilog=f"examples:\n  lrt stage {verb} L229507_cal1\n"
+            f"  lrt stage {verb} L229507_cal1 --by files --door https://webdav.example.org:2880",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sub.add_argument("type", metavar="TYPE", help="token type")
         sub.add_argument("--by", choices=("requests", "files"), help=_BY_HELP)
         sub.add_argument("--door", metavar="URL", help="https/davs door to check states through")

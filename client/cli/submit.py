@@ -136,7 +136,15 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verbs = jdl.add_subparsers(dest="verb", metavar="VERB", required=True)
-    render = verbs.add_parser("render", help="print a rendered job description")
+    render = verbs.add_parser(
+        "render",
+        help="print a rendered job description",
+        description="Print the job description lrt submit would submit for these options "
+        "(nothing is submitted or written).",
+        epilog="examples:\n  lrt jdl render --backend slurm --type L229507_cal1 --jobs 4\n"
+        "  lrt jdl render --backend glite --type L229507_cal1 --jobs 50",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _spec_options(render)
     render.add_argument("--jobs", type=int, default=1, metavar="N")
     render.add_argument("--folder", type=Path, default=Path("SUBMISSION_FOLDER"))

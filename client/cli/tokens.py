@@ -105,7 +105,13 @@ def register(subparsers: Any) -> None:
     add_connection_options(status)
     status.set_defaults(func=cmd_status)
 
-    listing = verbs.add_parser("list", help="ids of the tokens in a state or view")
+    listing = verbs.add_parser(
+        "list",
+        help="ids of the tokens in a state or view",
+        description="Print the ids of the tokens of TYPE in VIEW, one per line.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     listing.add_argument("type", metavar="TYPE", help=_TYPE_HELP)
     listing.add_argument("view", metavar="VIEW", help=_VIEW_HELP)
     json_option(listing, "print JSON")
