@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
 from grid_lrt.shared.errors import UsageError
 
-from ..zipapp import WORKER_MIN_PYTHON, python_version
+from ..zipapp import WORKER_MIN_PYTHON, LauncherBuildError, python_version
 from ..zipapp.build import BuildResult, build_zipapp, check_zipapp
 from ..zipapp.wheels import download_wheels
 from .globalopts import json_option
 from .output import print_json
 
 __all__ = ["register"]
+
+log = logging.getLogger(__name__)
 
 _FLOOR = ".".join(map(str, WORKER_MIN_PYTHON))
 
@@ -27,7 +30,9 @@ Python on the worker:
   python3 grid-lrt-launcher.pyz run TYPE
 
 The dependencies come from this Python's installed distributions, or from the wheels in
---wheels DIR; --download fetches wheels for the worker's Python with pip first. Compiled
+--wheels DIR; --download fetches wheels for the worker's Python with pip first. When the
+installed ones do not suit the workers' Python (a fresh venv's requests may need 3.10), the
+build downloads as --download does, unless --no-download. Compiled
 modules are left out: PyYAML's C accelerator (it falls back to Python), charset_normalizer
 when it has no pure-Python code (requests works without it).
 Every bundled distribution must support --min-python (default {_FLOOR}, the worker floor).
@@ -78,6 +83,12 @@ def register(subparsers: Any) -> None:
         help="pip download the wheels for --min-python first (needs the package index)",
     )
     build.add_argument(
+        "--no-download",
+        action="store_true",
+        help="never run pip: fail when the installed distributions do not suit --min-python "
+        "(by default the build then downloads, as --download does)",
+    )
+    build.add_argument(
         "--min-python",
         type=python_version,
         default=WORKER_MIN_PYTHON,
@@ -106,10 +117,38 @@ def cmd_build(args: argparse.Namespace) -> int:
             raise UsageError(f"-o {output}: is a folder", hint="give the file to write")
         if not output.parent.is_dir():
             raise UsageError(f"{output.parent} does not exist", hint="create the folder first")
-        result = build_zipapp(output, wheels=wheels, min_python=args.min_python)
+        result = _build(args, output, wheels, Path(tmp) / "wheels")
         check = check_zipapp(result.path) if args.check else None
         _report(result, check, as_json=args.json)
     return 0
+
+
+def _build(
+    args: argparse.Namespace, output: Path, wheels: Optional[Path], download_to: Path
+) -> BuildResult:
+    """Build; from the installed distributions, fall back to wheels fetched with pip when
+    they cannot make a zipapp for the workers (a venv's newest requests needs Python 3.10,
+    the workers may have 3.9), unless --no-download."""
+    need = ".".join(map(str, args.min_python))
+    try:
+        return build_zipapp(output, wheels=wheels, min_python=args.min_python)
+    except LauncherBuildError as err:
+        if wheels is not None or args.no_download:
+            raise
+        log.warning(
+            "%s; downloading the wheels for Python %s with pip instead (as --download does)",
+            err.message,
+            need,
+        )
+    try:
+        fetched = download_wheels(download_to, min_python=args.min_python)
+    except LauncherBuildError as err:
+        raise LauncherBuildError(
+            err.message,
+            hint="the installed distributions do not suit the workers' Python either: pass "
+            f"--wheels DIR (wheels for Python {need}), or --min-python X.Y",
+        ) from None
+    return build_zipapp(output, wheels=fetched, min_python=args.min_python)
 
 
 def _report(result: BuildResult, check: Optional[str], *, as_json: bool) -> None:
