@@ -83,10 +83,12 @@ class TypeViews:
     def require(self, name: str, defs: ViewDefs) -> Dict[str, str]:
         """The definition of view ``name`` in ``defs``, or a UsageError naming the others."""
         if name not in defs:
-            known = ", ".join(sorted(defs)) or "none (run add_status_views() first)"
+            known = ", ".join(sorted(defs)) or "none"
             raise UsageError(
                 f"view {name!r} does not exist in {self.ddoc_id} of database "
-                f"{self.pool.name!r}; existing views: {known}"
+                f"{self.pool.name!r}; existing views: {known}",
+                hint="give a state: todo, locked, done, error or waiting (other views are "
+                "made from Python, TokenHandler.add_view)",
             )
         return defs[name]
 

@@ -175,7 +175,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
         if not token_pool.ids(args.tokens):
             raise UsageError(
                 f"no tokens of type {args.tokens!r} in the database",
-                hint="check the type (lrt tokens types lists them) or create the tokens first",
+                hint="check the type (`lrt tokens status` lists them) or create the tokens first",
             )
     with tempfile.TemporaryDirectory(prefix="lrt-sandbox-upload-") as tmp:
         if args.tarball is not None:

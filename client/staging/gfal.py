@@ -23,6 +23,8 @@ from __future__ import annotations
 import errno
 import logging
 import re
+import sys
+import sysconfig
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -41,6 +43,7 @@ __all__ = [
     "GridProxyError",
     "check_states",
     "describe_error",
+    "gfal2_install_hint",
     "load_gfal2",
     "new_context",
 ]
@@ -52,6 +55,18 @@ GFAL2_INSTALL_HINT = (
     "gfal2-plugin-http gfal2-plugin-srm`; in a virtualenv also link the module in: "
     "ln -s \"$(dpkg -L python3-gfal2 | grep '\\.so$')\" <venv>/lib/python3.11/site-packages/"
 )
+
+
+def gfal2_install_hint() -> str:
+    """:data:`GFAL2_INSTALL_HINT` for this Python: in a virtualenv (PyPI's gfal2-python does
+    not build against Debian bookworm's gfal2), the exact command that links Debian's module
+    into this venv's site-packages."""
+    if sys.prefix == sys.base_prefix:
+        return GFAL2_INSTALL_HINT.split("; in a virtualenv", 1)[0]
+    site = sysconfig.get_paths()["purelib"]
+    return GFAL2_INSTALL_HINT.replace("<venv>/lib/python3.11/site-packages/", f"{site}/")
+
+
 PROXY_HINT = "renew your grid proxy: voms-proxy-init --voms lofar:/lofar/user"
 
 #: One checked file: (url, state, error text; "" unless the state is ERROR).
@@ -97,7 +112,9 @@ def load_gfal2() -> Any:
     try:
         import gfal2
     except ImportError as exc:
-        raise GfalMissingError("gfal2 Python bindings not found", hint=GFAL2_INSTALL_HINT) from exc
+        raise GfalMissingError(
+            f"gfal2 Python bindings not found for {sys.executable}", hint=gfal2_install_hint()
+        ) from exc
     logging.getLogger("gfal2").setLevel(logging.CRITICAL)
     gfal2.set_verbose(gfal2.verbose_level.normal)
     return gfal2

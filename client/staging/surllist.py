@@ -133,13 +133,15 @@ class SurlList(MutableSequence[str]):
         if self._check_obsid and new_obsid != (held := surl.obsid_of(ref)):
             raise ObsidMismatchError(
                 "Different OBSID than previous items",
-                hint="Put each observation in its own list, or pass check_OBSID=False.",
+                hint="Put each observation (OBSID) in its own SURL list; from Python, "
+                "srmlist(check_OBSID=False) accepts a mixed one.",
                 detail=f"this list holds {held}; {link} has {new_obsid}",
             )
         if self._check_loc and new_site != (held := surl.site_of(ref).name):
             raise LocationMismatchError(
                 "Appended srm link not the same location as previous links!",
-                hint="Process each LTA site separately, or pass check_location=False.",
+                hint="Put each LTA site's links in their own SURL list; from Python, "
+                "srmlist(check_location=False) accepts a mixed one.",
                 detail=f"this list is on {held}; {link} is on {new_site}",
             )
 
