@@ -6,7 +6,7 @@ import argparse
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 from grid_lrt.shared.errors import UsageError
 
@@ -16,7 +16,7 @@ from ..zipapp.wheels import download_wheels
 from .globalopts import json_option
 from .output import print_json
 
-__all__ = ["register"]
+__all__ = ["build_with_fallback", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -117,23 +117,34 @@ def cmd_build(args: argparse.Namespace) -> int:
             raise UsageError(f"-o {output}: is a folder", hint="give the file to write")
         if not output.parent.is_dir():
             raise UsageError(f"{output.parent} does not exist", hint="create the folder first")
-        result = _build(args, output, wheels, Path(tmp) / "wheels")
+        result = build_with_fallback(
+            output,
+            wheels=wheels,
+            min_python=args.min_python,
+            no_download=args.no_download,
+            download_to=Path(tmp) / "wheels",
+        )
         check = check_zipapp(result.path) if args.check else None
         _report(result, check, as_json=args.json)
     return 0
 
 
-def _build(
-    args: argparse.Namespace, output: Path, wheels: Optional[Path], download_to: Path
+def build_with_fallback(
+    output: Path,
+    *,
+    wheels: Optional[Path] = None,
+    min_python: Tuple[int, int] = WORKER_MIN_PYTHON,
+    no_download: bool = False,
+    download_to: Path,
 ) -> BuildResult:
-    """Build; from the installed distributions, fall back to wheels fetched with pip when
-    they cannot make a zipapp for the workers (a venv's newest requests needs Python 3.10,
-    the workers may have 3.9), unless --no-download."""
-    need = ".".join(map(str, args.min_python))
+    """Build; from the installed distributions, fall back to wheels fetched with pip into
+    ``download_to`` when they cannot make a zipapp for the workers (a venv's newest requests
+    needs Python 3.10, the workers may have 3.9), unless ``no_download``."""
+    need = ".".join(map(str, min_python))
     try:
-        return build_zipapp(output, wheels=wheels, min_python=args.min_python)
+        return build_zipapp(output, wheels=wheels, min_python=min_python)
     except LauncherBuildError as err:
-        if wheels is not None or args.no_download:
+        if wheels is not None or no_download:
             raise
         log.warning(
             "%s; downloading the wheels for Python %s with pip instead (as --download does)",
@@ -141,14 +152,14 @@ def _build(
             need,
         )
     try:
-        fetched = download_wheels(download_to, min_python=args.min_python)
+        fetched = download_wheels(download_to, min_python=min_python)
     except LauncherBuildError as err:
         raise LauncherBuildError(
             err.message,
             hint="the installed distributions do not suit the workers' Python either: pass "
             f"--wheels DIR (wheels for Python {need}), or --min-python X.Y",
         ) from None
-    return build_zipapp(output, wheels=fetched, min_python=args.min_python)
+    return build_zipapp(output, wheels=fetched, min_python=min_python)
 
 
 def _report(result: BuildResult, check: Optional[str], *, as_json: bool) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +13,24 @@ from grid_lrt.shared.errors import UsageError
 
 from ..staging.macaroon_store import MacaroonStore
 from ..submit.backend import PilotSpec
-from ..submit.submission import BACKENDS, auto_jobs, backend_for, default_folder, plan_folder
+from ..submit.submission import (
+    BACKENDS,
+    LAUNCHER_NAME,
+    auto_jobs,
+    backend_for,
+    default_folder,
+    plan_folder,
+)
 from ..submit.submission import submit as submit_pilots
 from .connect import add_connection_options, credentials, pool
 from .globalopts import json_option
+from .launcher import build_with_fallback
 from .output import print_json
 
 __all__ = ["register"]
+
+#: Wheels for the launcher zipapp (the test suite's; submission.py reads it too).
+WHEELS_VARIABLE = "LRT_LAUNCHER_WHEELS"
 
 _SUBMIT_EPILOG = """\
 Each pilot is one lrt-launcher that claims and runs tokens of TYPE until none is left.
@@ -179,16 +192,23 @@ def cmd_submit(args: argparse.Namespace) -> int:
     macaroons = [] if args.no_macaroons else MacaroonStore().valid()
     for kept in macaroons:
         print(f"macaroon  {kept.describe()} (into the credentials file)", file=sys.stderr)
-    record = submit_pilots(
-        the_pool,
-        backend,
-        spec,
-        credentials(args),
-        folder=args.folder or default_folder(args.t_type),
-        launcher=args.launcher,
-        wheels=args.wheels,
-        macaroons=macaroons,
-    )
+    with tempfile.TemporaryDirectory(prefix="lrt-submit-") as tmp:
+        launcher = args.launcher
+        if launcher is None and args.wheels is None and not os.environ.get(WHEELS_VARIABLE):
+            # as `lrt launcher build` does: pip fetches the workers' wheels when this
+            # Python's distributions are too new for them
+            launcher = Path(tmp) / LAUNCHER_NAME
+            build_with_fallback(launcher, download_to=Path(tmp) / "wheels")
+        record = submit_pilots(
+            the_pool,
+            backend,
+            spec,
+            credentials(args),
+            folder=args.folder or default_folder(args.t_type),
+            launcher=launcher,
+            wheels=args.wheels,
+            macaroons=macaroons,
+        )
     if args.json:
         print_json({"submitted": record.to_doc()})
         return 0

@@ -1,17 +1,18 @@
-"""`lrt launcher build -o FILE` on a fresh venv (README): when the installed distributions do
-not suit the workers' Python, it downloads their wheels as --download does."""
+"""`lrt launcher build -o FILE` and `lrt submit` on a fresh venv (README): when the installed
+distributions do not suit the workers' Python, they download its wheels as --download does."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import pytest
 
-from grid_lrt.client.cli import launcher
+from grid_lrt.client.cli import launcher, submit
 from grid_lrt.client.cli.main import main
 from grid_lrt.client.zipapp import LauncherBuildError
 from grid_lrt.client.zipapp.build import BuildResult
+from tests.integration.client.conftest import CliEnv
 
 TOO_NEW = "requests 2.34.2 (installed) requires Python >=3.10, but the launcher must run on 3.9"
 
@@ -66,3 +67,33 @@ def test_given_wheels_never_download(
     wheels.mkdir()
     assert main(["launcher", "build", "-o", str(tmp_path / "x.pyz"), "--wheels", str(wheels)]) == 0
     assert calls == ["build wheels"]
+
+
+class _Record:
+    def __init__(self, launcher: Optional[Path]) -> None:
+        self.launcher = launcher
+
+    def to_doc(self) -> dict[str, str]:
+        return {"launcher": str(self.launcher)}
+
+
+def test_submit_builds_its_launcher_the_same_way(
+    calls: List[str],
+    cli_env: CliEnv,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("LRT_LAUNCHER_WHEELS", raising=False)
+    given: List[bool] = []
+
+    def fake_submit(*args: Any, launcher: Optional[Path] = None, **kwargs: Any) -> _Record:
+        given.append(launcher is not None and launcher.read_bytes() == b"PK")
+        return _Record(launcher)
+
+    monkeypatch.setattr(submit, "submit_pilots", fake_submit)
+    argv = ["submit", "--backend", "local", "--type", "fb", "--jobs", "1", "--json"]
+    argv += ["--folder", str(tmp_path / "sub")]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert calls == ["build installed", "download 3.9", "build wheels"]
+    assert given == [True]  # the zipapp built from the downloaded wheels
