@@ -18,6 +18,7 @@ from ..campaign.run import StepStatus, campaign_status, run_campaign
 from ..campaign.spec import load_campaign
 from ..demodata import make_archive
 from .connect import add_connection_options, credentials, pool
+from .globalopts import json_option
 from .output import print_json, print_table
 
 __all__ = ["register"]
@@ -74,24 +75,29 @@ def register(subparsers: Any) -> None:
     )
     run.add_argument("--launcher", type=Path, metavar="PYZ", help="use this launcher zipapp")
     run.add_argument("--wheels", type=Path, metavar="DIR", help="wheels for the zipapp build")
-    run.add_argument("--json", action="store_true", help="print the final status as JSON")
+    json_option(run, "print the final status as JSON")
     add_connection_options(run)
     run.set_defaults(func=cmd_run)
 
     status = verbs.add_parser(
         "status",
         help="every step's tokens per state, and what the waiting groups wait for",
+        description="Show every step of a campaign: its tokens per state, the groups still\n"
+        "waiting for an earlier step, and those blocked by one that failed (with why).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     status.add_argument("file", type=Path, metavar="FILE", help="the campaign file (YAML)")
-    status.add_argument("--json", action="store_true", help="print the result as JSON")
+    json_option(status, "print the result as JSON")
     add_connection_options(status)
     status.set_defaults(func=cmd_status)
 
     sample = verbs.add_parser(
         "sample",
         help="write the two-step sample campaign and its input files into a folder",
+        description="Write the sample campaign (a calibrator step and a target step that\n"
+        "reads the calibrator's solutions) with its configurations, sandboxes and input\n"
+        "files into DIR, ready for `lrt campaign run DIR/campaign.yaml`.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
