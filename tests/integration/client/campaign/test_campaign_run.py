@@ -9,7 +9,7 @@ import hashlib
 import json
 import tarfile
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -18,6 +18,7 @@ from grid_lrt.client.cli.main import main
 from grid_lrt.client.submit.ledger import Ledger
 from grid_lrt.shared.schema import TokenState
 from tests.integration.client.conftest import CliEnv
+from tests.support.pilots import stop_local_pilots
 from tests.support.zipapp_kit import worker_python
 
 CAL, TARGET = "L654321_cal", "L654321_target"
@@ -30,12 +31,14 @@ def python39() -> str:
 
 
 @pytest.fixture
-def sample(cli_env: CliEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def sample(cli_env: CliEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("LRT_HEARTBEAT", "1")
     monkeypatch.setenv("LRT_LEASE", "15")
+    monkeypatch.setenv("LRT_OUTAGE", "10")  # a pilot outliving the test's database ends soon
     folder = tmp_path / "sample"
     assert main(["campaign", "sample", str(folder)]) == 0
-    return folder / "campaign.yaml"
+    yield folder / "campaign.yaml"
+    stop_local_pilots(cli_env.pool)
 
 
 def _path(url: str) -> Path:
