@@ -26,7 +26,7 @@ from grid_lrt.shared.schema import DEFAULTS
 
 from .tokendocs import find_non_finite
 
-__all__ = ["TokenConfig", "load_token_config"]
+__all__ = ["TokenConfig", "load_token_config", "parse_yaml"]
 
 _SECTIONS = ("apiVersion", "Token", "Sandbox", "Shell_variables")
 _SANDBOX_KEYS = ("name", "loc", "loc2", "type", "git", "git_scripts", "remove_when_done")
@@ -61,6 +61,24 @@ def _child(node: yaml.Node, key: str) -> Optional[yaml.Node]:
     return None
 
 
+def parse_yaml(path: Path, text: str) -> Tuple[Any, Optional[yaml.Node]]:
+    """``text`` (the content of ``path``) as data and as its node tree (for key lines).
+
+    Raises:
+        ConfigError: invalid YAML, naming the file, line and column.
+    """
+    try:
+        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            f"{path}{where}: invalid YAML: {problem}",
+            hint="check indentation and quoting around that line",
+        ) from None
+
+
 def load_token_config(source: Union[str, Path]) -> TokenConfig:
     """Read and check a token configuration file.
 
@@ -75,17 +93,7 @@ def load_token_config(source: Union[str, Path]) -> TokenConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read token configuration {path}: {exc.strerror}") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            f"{path}{where}: invalid YAML: {problem}",
-            hint="check indentation and quoting around that line",
-        ) from None
+    data, root = parse_yaml(path, text)
     if data is None:
         raise ConfigError(f"{path} is empty", hint="it needs at least a 'Token:' section")
     if not isinstance(data, dict) or root is None:

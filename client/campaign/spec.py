@@ -40,7 +40,7 @@ from grid_lrt.shared.errors import ConfigError
 
 from ..sandboxes.config import load_sandbox_config
 from ..submit.submission import BACKENDS
-from ..tokenconfig import load_token_config
+from ..tokenconfig import load_token_config, parse_yaml
 
 __all__ = ["GROUP_BY", "Campaign", "Step", "load_campaign"]
 
@@ -137,16 +137,7 @@ def _compose(path: Path) -> tuple[Any, Optional[yaml.Node]]:
             f"cannot read campaign file {path}: {exc.strerror}",
             hint="give the path of a campaign YAML file",
         ) from None
-    try:
-        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(
-            f"{path}{where}: invalid YAML: {problem}",
-            hint="check indentation and quoting around that line",
-        ) from None
+    return parse_yaml(path, text)
 
 
 def _check_known(where: _Where, mapping: Mapping[Any, Any], known: tuple[str, ...]) -> None:
