@@ -13,8 +13,10 @@ One pass (:func:`release_after`) reads the waiting tokens and the ``cal`` tokens
   results into it: ``after_results: {"cal": [Results_location, ...]}`` (sorted by token id;
   the launcher exports it to the pipeline as JSON, e.g. ``after_results: $AFTER_RESULTS`` in
   ``tokvar.cfg``). Earlier steps' entries already in the field are kept;
-* keeps a token held when a token of its group ended in error, writes the reason into its
-  ``launcher_status`` (``waiting for cal: t_... ended in error (21: ...)``) and reports it;
+* keeps a token held when a token of its group ended in error or is blocked itself (a file
+  of it failed to stage, or it waits for a failed token in turn), writes the reason into
+  its ``launcher_status`` (``waiting for cal: t_... ended in error (21: ...)``) and reports
+  it: a blocked token blocks the tokens that wait for it, down the chain;
   resetting the failed ``cal`` tokens (``lrt tokens reset``) lets a later pass release it
   (and clear that reason);
 * keeps every other token held (its group is still running, or has no token at all yet).
@@ -33,9 +35,18 @@ from grid_lrt.shared.errors import ErrorCode
 from grid_lrt.shared.pool import TokenPool
 from grid_lrt.shared.schema import TokenState, state_of
 
+from ..staging.release_requests import STAGING_FAILED
 from .spec import Campaign, Step
 
-__all__ = ["AFTER_RESULTS", "ReleaseReport", "assess", "group_label", "group_of", "release_after"]
+__all__ = [
+    "AFTER_RESULTS",
+    "ReleaseReport",
+    "assess",
+    "group_label",
+    "group_of",
+    "is_blocked",
+    "release_after",
+]
 
 #: The token field that carries the results of the steps a token waited for.
 AFTER_RESULTS = "after_results"
@@ -87,11 +98,27 @@ def group_label(doc: Mapping[str, Any]) -> str:
 
 def _why_blocked(dep_step: str, failed: Sequence[Mapping[str, Any]]) -> str:
     first = failed[0]
-    code = first.get("output")
     more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
-    return (
-        f"waiting for {dep_step}: {first['_id']}{more} ended in error "
-        f"({code}: {ErrorCode.describe(code)})"
+    if state_of(first) is TokenState.ERROR:
+        code = first.get("output")
+        why = f"ended in error ({code}: {ErrorCode.describe(code)})"
+    else:
+        why = f"{_BLOCKED} ({first.get('launcher_status')})"
+    return f"waiting for {dep_step}: {first['_id']}{more} {why}"
+
+
+_BLOCKED = "is blocked"
+
+
+def is_blocked(doc: Mapping[str, Any]) -> bool:
+    """A held token that waits in vain: a file of it failed to stage, or a token it waits
+    for ended in error or is blocked itself (the reason is in its ``launcher_status``)."""
+    if state_of(doc) is not TokenState.WAITING:
+        return False
+    status = str(doc.get("launcher_status") or "")
+    return status.startswith(STAGING_FAILED) or (
+        status.startswith("waiting for ")
+        and (" ended in error (" in status or f" {_BLOCKED} (" in status)
     )
 
 
@@ -99,6 +126,8 @@ def assess(pool: TokenPool, campaign: Campaign, step: Step) -> ReleaseReport:
     """What a pass would do for ``step`` (nothing is written): ``ready`` holds the results
     each releasable token would get."""
     report = ReleaseReport()
+    if step.stage:
+        return _assess_staged(pool, step, report)
     if not step.after:
         return report
     dep_step = campaign.step(step.after)
@@ -116,7 +145,7 @@ def assess(pool: TokenPool, campaign: Campaign, step: Step) -> ReleaseReport:
         report.groups[token_id] = group_label(doc)
         group = group_of(step, doc, deps)
         states = [state_of(d) for d in group]
-        failed = [d for d, s in zip(group, states) if s is TokenState.ERROR]
+        failed = [d for d, s in zip(group, states) if s is TokenState.ERROR or is_blocked(d)]
         if failed:
             report.blocked[token_id] = _why_blocked(dep_step.name, failed)
         elif not group:
@@ -129,6 +158,20 @@ def assess(pool: TokenPool, campaign: Campaign, step: Step) -> ReleaseReport:
         else:
             busy = sum(1 for s in states if s is not TokenState.DONE)
             report.waiting[token_id] = f"{dep_step.name}: {busy} of {len(group)} not done"
+    return report
+
+
+def _assess_staged(pool: TokenPool, step: Step, report: ReleaseReport) -> ReleaseReport:
+    """A staged step: held tokens wait for their files; one with a failed file is blocked."""
+    for doc in pool.docs(pool.ids(step.type, TokenState.WAITING)):
+        if doc.get("held") != step.hold:
+            continue
+        token_id = str(doc["_id"])
+        report.groups[token_id] = group_label(doc)
+        if is_blocked(doc):
+            report.blocked[token_id] = str(doc.get("launcher_status"))
+        else:
+            report.waiting[token_id] = "its files are being staged"
     return report
 
 

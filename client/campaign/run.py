@@ -5,16 +5,21 @@
 1. per step, in file order: its sandbox (packed or built under the workdir), its results
    folder (for a local ``file://`` location), and its tokens (:func:`~.plan.step_tokens`),
    created in bulk; tokens that exist are reported and left alone, so a re-run makes none
-   twice;
+   twice; a step with ``stage: true`` asks the stager for its files
+   (:class:`~.staging.CampaignStaging`, the stager chosen by the staging credentials as
+   for ``lrt stage``);
 2. then, every ``interval`` seconds until every step has ended or ``timeout`` has passed:
-   a release pass for every step with ``after:`` (:func:`~.release.release_after`), and
+   a staging pass for every staged step with held tokens (release what is online, keep the
+   macaroons, feed the queue), a release pass for every step with ``after:``
+   (:func:`~.release.release_after`), and
    pilots for every step with todo tokens: ``min(todo, cap) - pilots still queued`` of them
    (the ``lrt submit --auto`` rule with todo only: held tokens need no pilot yet), through
    :func:`~grid_lrt.client.submit.submission.submit`, each into
    ``<workdir>/submissions/<step>-<time>``.
 
 A step has *ended* when none of its tokens is todo or locked and every waiting one is
-blocked (a token of its group in the ``after`` step ended in error). A campaign whose steps
+blocked (a token of its group in the ``after`` step ended in error, or a file of it failed
+to stage). A campaign whose steps
 have all ended is over: re-running it creates nothing, submits nothing and ends the same way.
 """
 
@@ -32,14 +37,17 @@ from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.pool import BulkResult, CouchTokenPool
 from grid_lrt.shared.schema import TokenState
 
+from ..staging.base import Stager
+from ..staging.services import make_stager
 from ..submit.backend import PilotSpec
 from ..submit.ledger import JobRecord
 from ..submit.submission import auto_jobs, backend_for, submit
 from ..tokendocs import create_tokens
-from ..zipapp.build import build_zipapp
+from ..zipapp.wheels import build_with_fallback
 from .plan import results_folder, sandbox_url, step_tokens
 from .release import ReleaseReport, assess, release_after
 from .spec import Campaign, Step
+from .staging import CampaignStaging
 
 __all__ = [
     "CampaignTimeoutError",
@@ -125,7 +133,11 @@ class _Submitter:
             target = self.campaign.workdir / "grid-lrt-launcher.pyz"
             target.parent.mkdir(parents=True, exist_ok=True)
             given = os.environ.get("LRT_LAUNCHER_WHEELS")  # as lrt submit reads it
-            build_zipapp(target, wheels=self.wheels or (Path(given) if given else None))
+            build_with_fallback(
+                target,
+                wheels=self.wheels or (Path(given) if given else None),
+                download_to=self.campaign.workdir / "wheels",
+            )
             self.launcher = target
         return self.launcher
 
@@ -161,6 +173,7 @@ def run_campaign(
     progress: Progress = lambda _: None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    make_stager: Callable[[], Stager] = make_stager,
 ) -> List[StepStatus]:
     """Run ``campaign`` until every step has ended; the steps' final status.
 
@@ -171,9 +184,17 @@ def run_campaign(
     """
     create_campaign_tokens(pool, campaign, progress)
     submitter = _Submitter(pool, campaign, creds, worker_python, wheels, progress, launcher)
+    staging = CampaignStaging(campaign, make_stager, progress)
+    staged = [step for step in campaign.steps if step.stage]
+    for step in staged:
+        if pool.counts(step.type)[TokenState.WAITING]:
+            staging.submit(step)
     deadline = clock() + timeout
     last = ""
     while True:
+        for step in staged:
+            if pool.counts(step.type)[TokenState.WAITING]:
+                staging.step_pass(pool, step)
         for step in campaign.steps:
             released = release_after(pool, campaign, step).released
             if released:
@@ -189,7 +210,7 @@ def run_campaign(
             return statuses
         if clock() >= deadline:
             raise CampaignTimeoutError(
-                f"campaign {campaign.name} did not end within {timeout:.0f} s: {now}",
+                f"campaign {campaign.name} did not end within {timeout:g} s: {now}",
                 hint=f"its pilots keep running; `lrt campaign status {campaign.path}` shows "
                 "where it is, and running it again carries on (nothing is made twice)",
             )

@@ -11,6 +11,8 @@ errors like the token configuration (:mod:`grid_lrt.client.tokenconfig`).
         type: L654321_cal            # the token type of its tokens (one type per step)
         config: cal.cfg              # seed token configuration (Token: fields)
         srm: srm_L654321.txt         # input links, one per line (or inputs-from: STEP)
+        stage: true                  # optional: stage the srm list from the LTA first; the
+                                     # tokens stay held until their files are online
         size: 4                      # subbands per token (default 10)
         sandbox: cal_sandbox         # optional: a folder, a tarball, a sandbox config or a URL
         backend: local               # optional: local (default), slurm, condor, dirac, glite
@@ -42,7 +44,7 @@ from ..sandboxes.config import load_sandbox_config
 from ..submit.submission import BACKENDS
 from ..tokenconfig import load_token_config, parse_yaml
 
-__all__ = ["GROUP_BY", "Campaign", "Step", "load_campaign"]
+__all__ = ["GROUP_BY", "STAGE_HOLD", "Campaign", "Step", "load_campaign"]
 
 _TOP_KEYS = ("campaign", "workdir", "steps")
 _STEP_KEYS = (
@@ -57,12 +59,15 @@ _STEP_KEYS = (
     "group_by",
     "backend",
     "jobs",
+    "stage",
 )
 #: How a dependant token finds the tokens of the step it waits for.
 GROUP_BY = ("obsid", "subband-group", "none")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _SANDBOX_CONFIGS = (".yaml", ".yml", ".cfg")
 DEFAULT_SIZE = 10
+#: The ``held`` value of a staged step's tokens until their files are online.
+STAGE_HOLD = "staging"
 
 
 @dataclass(frozen=True)
@@ -80,11 +85,14 @@ class Step:
     group_by: str = "obsid"
     backend: str = "local"
     jobs: Optional[int] = None
+    stage: bool = False
     line: int = 0
 
     @property
     def hold(self) -> str:
         """The ``held`` value of this step's tokens before release (``""``: never held)."""
+        if self.stage:
+            return STAGE_HOLD
         return f"after:{self.after}" if self.after else ""
 
 
@@ -250,6 +258,21 @@ def _step(path: Path, node: Optional[yaml.Node], data: Any, number: int, line: i
     size = _positive(
         where, data.get("size", DEFAULT_SIZE), "size", "size: subbands per token, e.g. size: 10"
     )
+    stage = data.get("stage", False)
+    if not isinstance(stage, bool):
+        raise where.error("stage", f"'stage' must be true or false, got {stage!r}", "stage: true")
+    if stage and srm is None:
+        raise where.error(
+            "stage",
+            f"step {name!r} stages but has no 'srm' list",
+            "stage the list of the step that names it (srm:); inputs-from reuses its files",
+        )
+    if stage and after is not None:
+        raise where.error(
+            "stage",
+            f"step {name!r} has both 'stage' and 'after'",
+            "a staged step starts the chain: stage its inputs, and let later steps wait for it",
+        )
     return Step(
         name=name,
         type=t_type,
@@ -262,6 +285,7 @@ def _step(path: Path, node: Optional[yaml.Node], data: Any, number: int, line: i
         group_by=group_by,
         backend=backend,
         jobs=jobs,
+        stage=stage,
         line=line,
     )
 

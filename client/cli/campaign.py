@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import Any, Dict, List
 
-from grid_lrt.shared import surl
 from grid_lrt.shared.errors import UsageError
 from grid_lrt.shared.schema import TokenState
 
-from ..campaign.plan import read_links
 from ..campaign.run import StepStatus, campaign_status, run_campaign
+from ..campaign.sample import write_sample
 from ..campaign.spec import load_campaign
-from ..demodata import make_archive
+from ..devtools.tapefolder import TapeFolder
 from .connect import add_connection_options, credentials, pool
 from .globalopts import json_option
 from .output import print_json, print_table
@@ -32,11 +29,10 @@ See README "Campaigns" for the file format.
 
 examples:
   lrt campaign sample ./demo-campaign      a two-step sample with its local inputs
+  lrt campaign sample ./big --subbands 240 --stage     240 subbands to stage first
   lrt campaign run ./demo-campaign/campaign.yaml --timeout 600
   lrt campaign status ./demo-campaign/campaign.yaml
 """
-
-_SAMPLE_LINKS = "srm_L654321.txt"
 
 
 def register(subparsers: Any) -> None:
@@ -102,6 +98,18 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sample.add_argument("folder", type=Path, metavar="DIR", help="a new or empty folder")
+    sample.add_argument(
+        "--subbands",
+        type=int,
+        metavar="N",
+        help="an observation of N subbands (default: the packaged 8); token sizes scale",
+    )
+    sample.add_argument(
+        "--stage",
+        action="store_true",
+        help="SURLs in a tape folder, most on tape: the calibrator step stages them first "
+        "(stage: true)",
+    )
     sample.set_defaults(func=cmd_sample)
 
 
@@ -185,23 +193,15 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    """Copy the packaged sample, make its archive, and point its link file at the archive."""
-    folder: Path = args.folder.absolute()
-    if folder.exists() and any(folder.iterdir()):
-        raise UsageError(f"{folder} is not empty", hint="give a new or empty folder")
-    data = resources.files("grid_lrt.client") / "data" / "campaign"
-    with resources.as_file(data) as source:
-        shutil.copytree(source, folder, dirs_exist_ok=True)
-    links = folder / _SAMPLE_LINKS
-    surls = [link for _obsid, _sb, link in read_links(links)]
-    archive = folder / "archive"
-    make_archive(archive, surls)
-    lines = [(archive / surl.path_of(link).lstrip("/")).as_uri() for link in surls]
-    links.write_text(
-        f"# {len(lines)} subbands of the sample observation, as local files (the archive's\n"
-        f"# copies of the LTA's SURLs)\n" + "".join(f"{line}\n" for line in lines),
-        encoding="utf-8",
-    )
-    print(f"sample campaign in {folder}: {len(lines)} input files under {archive}")
-    print(f"run it:  lrt campaign run {folder / 'campaign.yaml'}")
+    """Copy the packaged sample and make its observation's files (see campaign.sample)."""
+    print(write_sample(args.folder, subbands=args.subbands, staged=args.stage))
+    campaign = args.folder.absolute() / "campaign.yaml"
+    if args.stage:
+        door = TapeFolder(args.folder.absolute() / "archive").door
+        print(
+            f"stage it from StageIT (or `lrt dev stageit-simulator --archive "
+            f"{args.folder.absolute() / 'archive'}`), and let the pilots read the staged files:"
+        )
+        print(f"  export LRT_DATA_DOOR={door}")
+    print(f"run it:  lrt campaign run {campaign}")
     return 0

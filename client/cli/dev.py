@@ -6,8 +6,9 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
+
+from ..devtools.stageit_options import add_arguments
 
 __all__ = ["lta_exports", "register"]
 
@@ -57,14 +58,7 @@ def register(subparsers: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    # the same options as grid_lrt.client.devtools.stageit.server.add_arguments (not imported
-    # here: it would load graphql-core at every `lrt` start)
-    stageit.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
-    stageit.add_argument("--delay", type=float, default=2.0, help="seconds per request step")
-    stageit.add_argument(
-        "--stagingrc", type=Path, help="write the token file here (default: in a temp folder)"
-    )
-    stageit.add_argument("--door", help="WebDAV door URL for convert2webdav (default: made up)")
+    add_arguments(stageit)  # without importing the simulator (graphql-core)
     stageit.set_defaults(func=cmd_stageit_simulator)
 
 

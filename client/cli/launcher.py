@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import tempfile
 from pathlib import Path
-from typing import Any, Optional, Tuple
+from typing import Any, Optional
 
 from grid_lrt.shared.errors import UsageError
 
-from ..zipapp import WORKER_MIN_PYTHON, LauncherBuildError, python_version
-from ..zipapp.build import BuildResult, build_zipapp, check_zipapp
-from ..zipapp.wheels import download_wheels
+from ..zipapp import WORKER_MIN_PYTHON, python_version
+from ..zipapp.build import BuildResult, check_zipapp
+from ..zipapp.wheels import build_with_fallback, download_wheels
 from .globalopts import json_option
 from .output import print_json
 
-__all__ = ["build_with_fallback", "register"]
-
-log = logging.getLogger(__name__)
+__all__ = ["register"]
 
 _FLOOR = ".".join(map(str, WORKER_MIN_PYTHON))
 
@@ -127,39 +124,6 @@ def cmd_build(args: argparse.Namespace) -> int:
         check = check_zipapp(result.path) if args.check else None
         _report(result, check, as_json=args.json)
     return 0
-
-
-def build_with_fallback(
-    output: Path,
-    *,
-    wheels: Optional[Path] = None,
-    min_python: Tuple[int, int] = WORKER_MIN_PYTHON,
-    no_download: bool = False,
-    download_to: Path,
-) -> BuildResult:
-    """Build; from the installed distributions, fall back to wheels fetched with pip into
-    ``download_to`` when they cannot make a zipapp for the workers (a venv's newest requests
-    needs Python 3.10, the workers may have 3.9), unless ``no_download``."""
-    need = ".".join(map(str, min_python))
-    try:
-        return build_zipapp(output, wheels=wheels, min_python=min_python)
-    except LauncherBuildError as err:
-        if wheels is not None or no_download:
-            raise
-        log.warning(
-            "%s; downloading the wheels for Python %s with pip instead (as --download does)",
-            err.message,
-            need,
-        )
-    try:
-        fetched = download_wheels(download_to, min_python=min_python)
-    except LauncherBuildError as err:
-        raise LauncherBuildError(
-            err.message,
-            hint="the installed distributions do not suit the workers' Python either: pass "
-            f"--wheels DIR (wheels for Python {need}), or --min-python X.Y",
-        ) from None
-    return build_zipapp(output, wheels=fetched, min_python=min_python)
 
 
 def _report(result: BuildResult, check: Optional[str], *, as_json: bool) -> None:

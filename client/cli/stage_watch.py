@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 import time
 from typing import Any, List, Tuple
-from urllib.parse import urlsplit
 
 from grid_lrt.shared.errors import UsageError
 
-from ..staging.base import StageRequest, StageStatus
+from ..staging.base import StageStatus
 from ..staging.macaroon_store import KeptMacaroon, MacaroonStore, door_of
 from ..staging.release import ReleaseReport, release_staged
 from ..staging.release_requests import RequestReport, release_by_requests
+from ..staging.request_macaroons import NoMacaroonsError, request_macaroons
 from ..staging.services import make_stager
 from ..staging.stagebook import StageBook
 from ..staging.stageit import StageItStager
@@ -168,25 +168,6 @@ def _doors(args: argparse.Namespace) -> Tuple[dict, List[str]]:  # type: ignore[
     return named, plain
 
 
-def _door_for(site: str, urls: List[str], named: dict, plain: List[str]) -> str:  # type: ignore[type-arg]
-    from grid_lrt.shared.surl import SITES
-
-    if site.lower() in named:
-        return str(named[site.lower()])
-    known = SITES.get(site.lower())
-    doors = sorted({door_of(u) for u in urls if u.startswith("http")})
-    if known is not None:
-        doors = [d for d in doors if known.domain in d] or doors
-    doors = plain or doors
-    if len(doors) != 1:
-        raise UsageError(
-            f"cannot tell the WebDAV door of site {site!r} "
-            f"({'several' if doors else 'no'} WebDAV URLs found)",
-            hint=f"give it: --door {site}=https://<door>:<port>",
-        )
-    return doors[0]
-
-
 def cmd_macaroons(args: argparse.Namespace) -> int:
     stager = make_stager()
     if not isinstance(stager, StageItStager):
@@ -199,48 +180,13 @@ def cmd_macaroons(args: argparse.Namespace) -> int:
     for request_id in args.ids:
         if not request_id.isdigit():
             raise UsageError(f"{request_id!r} is not a stage request id (a whole number)")
-        request = StageRequest(stager.name, request_id)
-        found = stager.macaroons(request)
-        if not found:
-            raise UsageError(f"request {request_id} has no macaroons (yet): is it staged?")
-        urls = _webdav_urls(stager.webdav_urls(request))
-        for macaroon in found:
-            door = _door_for(macaroon.site, urls, named, plain)
-            # The door plus the folder of this request's files: the launcher picks the most
-            # specific macaroon, so requests of other OBSIDs at one door do not mix up.
-            prefix = door + _common_folder([urlsplit(u).path for u in urls if u.startswith(door)])
-            kept.append(KeptMacaroon(prefix, macaroon.valid_until, macaroon.content))
+        try:
+            kept.extend(request_macaroons(stager, request_id, named=named, plain=plain))
+        except NoMacaroonsError as exc:
+            raise UsageError(exc.message, hint=exc.hint) from None
     store = MacaroonStore()
     store.keep(kept)
     for item in kept:
         print(f"kept    {item.describe()}")
     print(f"in      {store.path} (mode 0600); `lrt submit` gives the valid ones to the pilots")
     return 0
-
-
-def _common_folder(paths: List[str]) -> str:
-    """The deepest folder holding every path ("" for none): ``/pnfs/.../L229507``."""
-    if not paths:
-        return ""
-    folders = [p.rsplit("/", 1)[0].split("/") for p in paths]
-    common: List[str] = []
-    for parts in zip(*folders):
-        if len(set(parts)) != 1:
-            break
-        common.append(parts[0])
-    return "/".join(common)
-
-
-def _webdav_urls(answer: Any) -> List[str]:
-    """Every https/davs URL in an answer of unknown shape (lists, dicts, strings)."""
-    found: List[str] = []
-    if isinstance(answer, str):
-        if answer.startswith(("https://", "davs://", "http://")):
-            found.append(answer)
-    elif isinstance(answer, dict):
-        for value in answer.values():
-            found.extend(_webdav_urls(value))
-    elif isinstance(answer, (list, tuple)):
-        for value in answer:
-            found.extend(_webdav_urls(value))
-    return found

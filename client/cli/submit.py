@@ -22,9 +22,9 @@ from ..submit.submission import (
     plan_folder,
 )
 from ..submit.submission import submit as submit_pilots
+from ..zipapp.wheels import build_with_fallback
 from .connect import add_connection_options, credentials, pool
 from .globalopts import json_option
-from .launcher import build_with_fallback
 from .output import print_json
 
 __all__ = ["register"]

@@ -29,12 +29,17 @@ __all__ = [
     "Stager",
     "StagingError",
     "StagingTimeoutError",
+    "UnknownRequestError",
     "wait_until_done",
 ]
 
 
 class StagingError(LrtError):
     """A staging service refused or failed a request (message says which and why)."""
+
+
+class UnknownRequestError(StagingError):
+    """The service does not know the request (never made, or forgotten since)."""
 
 
 class StagingTimeoutError(StagingError):

@@ -24,12 +24,15 @@ from grid_lrt.shared.couch import CouchError, DocumentNotFoundError
 from grid_lrt.shared.pool import TokenPool
 from grid_lrt.shared.schema import TokenState, state_of
 
-from .base import Stager, StageRequest, StageStatus, StagingError
+from .base import Stager, StageRequest, StageStatus, StagingError, UnknownRequestError
 from .release import INPUT_LIST, ReleaseReport, input_links
 
-__all__ = ["RequestReport", "release_by_requests"]
+__all__ = ["STAGING_FAILED", "RequestReport", "release_by_requests"]
 
 log = logging.getLogger(__name__)
+
+#: How a held token's ``launcher_status`` starts when a file of it failed to stage.
+STAGING_FAILED = "staging failed"
 
 
 @dataclass
@@ -38,6 +41,7 @@ class RequestReport(ReleaseReport):
 
     failed: Dict[str, Dict[str, str]] = field(default_factory=dict)  # token -> surl -> reason
     requests: Dict[str, str] = field(default_factory=dict)  # request id -> status / problem
+    unknown: List[str] = field(default_factory=list)  # request ids the service does not know
 
     @property
     def still_held(self) -> int:
@@ -50,6 +54,33 @@ def _ask(stager: Stager, record: Mapping[str, Any]) -> Tuple[StageStatus, Set[st
     online = set(stager.online(request)) if status is not StageStatus.FINISHED_OR_UNKNOWN else set()
     failed = stager.failed(request) if status.finished else {}
     return status, online, failed
+
+
+def _ask_all(
+    stager: Stager, records: Sequence[Mapping[str, Any]], wanted: Set[str], report: RequestReport
+) -> Tuple[Set[str], Dict[str, str]]:
+    """Ask about every record holding a wanted file: the files online, and those failed."""
+    online: Set[str] = set()
+    failed: Dict[str, str] = {}
+    for record in records:
+        if record.get("service", stager.name) != stager.name:
+            continue
+        if not wanted.intersection(record.get("surls", [])):
+            continue
+        request_id = str(record["id"])
+        try:
+            status, ok, bad = _ask(stager, record)
+        except UnknownRequestError:
+            report.requests[request_id] = "unknown to the service"
+            report.unknown.append(request_id)
+            continue
+        except StagingError as exc:
+            report.requests[request_id] = f"cannot be asked: {exc.message}"
+            continue
+        report.requests[request_id] = status.value
+        online |= ok
+        failed.update(bad)
+    return online, failed
 
 
 def release_by_requests(
@@ -66,21 +97,7 @@ def release_by_requests(
         except CouchError as exc:  # one unreadable token must not stop the others
             report.errors[token_id] = f"cannot read {INPUT_LIST}: {exc}"
     wanted = {link for found in links.values() for link in found}
-    online: Set[str] = set()
-    failed: Dict[str, str] = {}
-    for record in records:
-        if record.get("service", stager.name) != stager.name:
-            continue
-        if not wanted.intersection(record.get("surls", [])):
-            continue
-        try:
-            status, ok, bad = _ask(stager, record)
-        except StagingError as exc:
-            report.requests[str(record["id"])] = f"cannot be asked: {exc.message}"
-            continue
-        report.requests[str(record["id"])] = status.value
-        online |= ok
-        failed.update(bad)
+    online, failed = _ask_all(stager, records, wanted, report)
     ready = []
     for token_id, token_links in links.items():
         bad_links = {link: failed[link] for link in token_links if link in failed}
@@ -100,7 +117,7 @@ def release_by_requests(
     def mark_failed(doc: Dict[str, Any]) -> bool:
         bad = report.failed[str(doc["_id"])]
         first, reason = next(iter(bad.items()))
-        message = f"staging failed for {len(bad)} file(s), e.g. {first}: {reason}"
+        message = f"{STAGING_FAILED} for {len(bad)} file(s), e.g. {first}: {reason}"
         if doc.get("launcher_status") == message:
             return False
         doc["launcher_status"] = message

@@ -115,6 +115,19 @@ class StageBook:
                 continue
         return found
 
+    def forget(self, request_ids: List[str]) -> int:
+        """Drop the records of ``request_ids`` (requests the service no longer knows); how
+        many were dropped. Their files can then be asked for again."""
+        gone = {str(i) for i in request_ids}
+        with self._locked():
+            kept = [r for r in self.records() if str(r.get("id")) not in gone]
+            dropped = len(self.records()) - len(kept)
+            if dropped:
+                tmp = self.records_path.with_suffix(".tmp")
+                tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+                tmp.replace(self.records_path)
+            return dropped
+
     # -- submitting -----------------------------------------------------------------------
 
     def feed(self, stager: Stager, *, limit: int = MAX_IN_FLIGHT) -> Fed:

@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Dict, List, NoReturn, Optional, Sequence, Union
 
-from grid_lrt.client.staging.base import StageRequest, StageStatus
+from grid_lrt.client.staging.base import StageRequest, StageStatus, UnknownRequestError
 from grid_lrt.client.staging.stageit_http import (
     ENV_URL,
     StageItConnectionError,
@@ -68,6 +68,8 @@ _STATUSES = {
 FINISHED_CODES = frozenset({"C", "A"})
 
 #: The start of "all requests" for ``progress()`` (``when_Gte`` is always sent, as ASTRON does).
+#: graphene's words for a request id it does not know (the simulator's too).
+_UNKNOWN = "matching query does not exist"
 _EPOCH = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
 
 _PROGRESS_FIELDS = "id requestToken requestType when response currentStatusCode surls { surl }"
@@ -181,10 +183,18 @@ class StageItStager:
 
     def _request(self, request: RequestRef, fields: str) -> Dict[str, Any]:
         rid = self._request_id(request)
-        data = self._client().graphql(f"{{ request(id: {rid}) {{ {fields} }} }}")
+        refused = ""
+        try:
+            data = self._client().graphql(f"{{ request(id: {rid}) {{ {fields} }} }}")
+        except StageItServiceError as exc:
+            if _UNKNOWN not in exc.message:
+                raise
+            refused, data = exc.message, {}
+        if refused:  # raised outside the handler: no chained exception to show
+            raise UnknownRequestError(f"StageIT knows no request {rid} ({refused})")
         node = data.get("request")
         if not isinstance(node, dict):
-            raise StageItServiceError(f"StageIT knows no request {rid}.")
+            raise UnknownRequestError(f"StageIT knows no request {rid}.")
         return node
 
     def _response(self, request: RequestRef) -> Dict[str, Any]:

@@ -20,6 +20,7 @@ distribution in DIR, so that the build finds exactly one of each.
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import subprocess
 import sys
@@ -30,9 +31,19 @@ from typing import List, Optional, Tuple
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from . import WORKER_MIN_PYTHON, LauncherBuildError, dotted, python_version
+from .build import BuildResult, build_zipapp
 from .dists import ACCELERATORS, DEPENDENCIES
 
-__all__ = ["PLATFORMS", "PURE_ROOTS", "download_wheels", "main", "missing_wheels"]
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "PLATFORMS",
+    "PURE_ROOTS",
+    "build_with_fallback",
+    "download_wheels",
+    "main",
+    "missing_wheels",
+]
 
 PURE_ROOTS: Tuple[str, ...] = ("requests",)
 """Downloaded as pure-Python wheels, with their dependencies (pip resolves them)."""
@@ -104,6 +115,39 @@ def download_wheels(dest: Path, *, min_python: Tuple[int, int] = WORKER_MIN_PYTH
             _pip([*common, *binary, *names], " ".join(names), min_python)
         _move_into(Path(tmp), dest)
     return dest
+
+
+def build_with_fallback(
+    output: Path,
+    *,
+    wheels: Optional[Path] = None,
+    min_python: Tuple[int, int] = WORKER_MIN_PYTHON,
+    no_download: bool = False,
+    download_to: Path,
+) -> BuildResult:
+    """Build; from the installed distributions, fall back to wheels fetched with pip into
+    ``download_to`` when they cannot make a zipapp for the workers (a venv's newest requests
+    needs Python 3.10, the workers may have 3.9), unless ``no_download``."""
+    need = ".".join(map(str, min_python))
+    try:
+        return build_zipapp(output, wheels=wheels, min_python=min_python)
+    except LauncherBuildError as err:
+        if wheels is not None or no_download:
+            raise
+        log.warning(
+            "%s; downloading the wheels for Python %s with pip instead (as --download does)",
+            err.message,
+            need,
+        )
+    try:
+        fetched = download_wheels(download_to, min_python=min_python)
+    except LauncherBuildError as err:
+        raise LauncherBuildError(
+            err.message,
+            hint="the installed distributions do not suit the workers' Python either: pass "
+            f"--wheels DIR (wheels for Python {need}), or --min-python X.Y",
+        ) from None
+    return build_zipapp(output, wheels=fetched, min_python=min_python)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -22,6 +22,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from grid_lrt.client.devtools.service import Service
 from grid_lrt.client.devtools.stageit.schema import make_schema, run_query
 from grid_lrt.client.devtools.stageit.state import SimHttpError, StageItState
+from grid_lrt.client.devtools.stageit_options import add_arguments
+from grid_lrt.client.devtools.tapefolder import TapeFolder
 
 __all__ = ["API_PATH", "Seen", "StageItSimulator", "add_arguments", "main", "serve"]
 
@@ -149,7 +151,7 @@ class StageItSimulator(StageItState, Service):
         *,
         token: str = "stageit-sim-token",  # noqa: S107  (a loopback test service)
         delay: float = 0.1,
-        on_online: Optional[Callable[[List[str]], None]] = None,
+        on_online: Optional[Callable[[List[str]], object]] = None,
         macaroon_secret: Optional[bytes] = None,
         macaroon_lifetime: float = 7 * 24 * 3600.0,
         macaroon_scope: str = "directory",
@@ -329,27 +331,26 @@ class StageItSimulator(StageItState, Service):
         }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``lrt dev stageit-simulator``."""
-    parser.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
-    parser.add_argument("--delay", type=float, default=2.0, help="seconds per request step")
-    parser.add_argument(
-        "--stagingrc", type=Path, help="write the token file here (default: in a temp folder)"
-    )
-    parser.add_argument("--door", help="WebDAV door URL for convert2webdav (default: made up)")
-
-
 def serve(args: argparse.Namespace) -> int:
     """Run the simulator until Ctrl-C, printing its URL, the token file and the CA bundle."""
     # The token is never a flag (it would show in `ps`): LRT_SIM_STAGEIT_TOKEN or the default.
     token = os.environ.get("LRT_SIM_STAGEIT_TOKEN", "stageit-sim-token")
-    sim = StageItSimulator(args.port, token=token, delay=args.delay, doors=args.door)
+    archive = TapeFolder(args.archive) if args.archive else None
+    sim = StageItSimulator(
+        args.port,
+        token=token,
+        delay=args.delay,
+        doors=args.door,
+        on_online=archive.make_online if archive else None,
+    )
     with sim:
         rc = args.stagingrc or sim.ca_file.parent / "stagingrc"
         sim.write_stagingrc(rc)
         print(sim.url, flush=True)
         print(f"token file: {rc}   (copy it to ~/.stagingrc)", flush=True)
         print(f"CA bundle:  {sim.ca_file}", flush=True)
+        if archive is not None:
+            print(f"export LRT_DATA_DOOR={archive.door}   # staged files, for the pilots")
         print(f"export REQUESTS_CA_BUNDLE={sim.ca_file}   # Ctrl-C stops", flush=True)
         try:
             while True:

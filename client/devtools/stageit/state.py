@@ -152,7 +152,7 @@ class StageItState:
         self,
         *,
         delay: float = 0.1,
-        on_online: Optional[Callable[[List[str]], None]] = None,
+        on_online: Optional[Callable[[List[str]], object]] = None,
         macaroon_secret: Optional[bytes] = None,
         macaroon_lifetime: float = 7 * 24 * 3600.0,
         macaroon_scope: str = "directory",

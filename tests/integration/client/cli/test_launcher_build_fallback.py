@@ -10,7 +10,7 @@ import pytest
 
 from grid_lrt.client.cli import launcher, submit
 from grid_lrt.client.cli.main import main
-from grid_lrt.client.zipapp import LauncherBuildError
+from grid_lrt.client.zipapp import LauncherBuildError, wheels
 from grid_lrt.client.zipapp.build import BuildResult
 from tests.integration.client.conftest import CliEnv
 
@@ -36,8 +36,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> List[str]:
         dest.mkdir(parents=True, exist_ok=True)
         return dest
 
-    monkeypatch.setattr(launcher, "build_zipapp", build)
-    monkeypatch.setattr(launcher, "download_wheels", download)
+    monkeypatch.setattr(wheels, "build_zipapp", build)  # where the fallback lives
+    monkeypatch.setattr(wheels, "download_wheels", download)
+    monkeypatch.setattr(launcher, "download_wheels", download)  # lrt launcher build --download
     return made
 
 

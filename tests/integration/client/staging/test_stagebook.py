@@ -66,3 +66,15 @@ def test_two_feeds_at_once_never_submit_a_batch_twice(stager: LtaStager, tmp_pat
         thread.join(30)
     ids = [r["id"] for r in book.records()]
     assert len(ids) == 3 == len(set(ids)) and book.queued() == []
+
+
+def test_forget_drops_only_the_named_records(stager: LtaStager, tmp_path: Path) -> None:
+    """Requests the service no longer knows are forgotten, so their files can be asked again."""
+    book = StageBook(tmp_path / "book")
+    book.enqueue(plan_requests([SARA.format(o=o, i=1) for o in (7, 8, 9)], source="s.txt"))
+    fed = book.feed(stager)
+    ids = [r.request_id for _b, r in fed.submitted]
+    assert len(ids) == 3
+    assert book.forget([ids[1], "no-such-id"]) == 1
+    assert [str(r["id"]) for r in book.records()] == [str(ids[0]), str(ids[2])]
+    assert book.forget([]) == 0

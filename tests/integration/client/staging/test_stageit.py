@@ -14,7 +14,13 @@ import pytest
 
 from grid_lrt.client.devtools import macaroons
 from grid_lrt.client.devtools.stageit_simulator import StageItSimulator
-from grid_lrt.client.staging.base import StageRequest, StageStatus, StagingError, wait_until_done
+from grid_lrt.client.staging.base import (
+    StageRequest,
+    StageStatus,
+    StagingError,
+    UnknownRequestError,
+    wait_until_done,
+)
 from grid_lrt.client.staging.stageit import (
     StageItConnectionError,
     StageItCredentialsError,
@@ -276,8 +282,9 @@ def test_403_is_a_credentials_error(sim: StageItSimulator, stager: StageItStager
 
 
 def test_graphql_errors_carry_the_reason(stager: StageItStager) -> None:
-    with pytest.raises(StageItServiceError, match="Request matching query does not exist") as info:
+    with pytest.raises(UnknownRequestError, match="Request matching query does not exist") as info:
         stager.status(999999)
+    assert "knows no request 999999" in info.value.message
     _no_token(info.value)
 
 

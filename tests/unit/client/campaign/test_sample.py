@@ -12,6 +12,7 @@ import pytest
 from grid_lrt.client.campaign.plan import read_links, step_chunks
 from grid_lrt.client.campaign.spec import load_campaign
 from grid_lrt.client.cli.main import main
+from grid_lrt.client.devtools.tapefolder import TapeFolder
 from tests.support.paths import ROOT
 
 SAMPLE = ROOT / "client" / "data" / "campaign" / "campaign.yaml"
@@ -41,3 +42,32 @@ def test_sample_writes_the_campaign_and_its_archive(
     assert load_campaign(folder / "campaign.yaml").steps[0].srm == folder / "srm_L654321.txt"
     assert main(["campaign", "sample", str(folder)]) == 2  # not over a non-empty folder
     assert "is not empty" in capsys.readouterr().err
+
+
+def test_a_staged_sample_of_240_subbands_mostly_on_tape(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "big"
+    assert main(["campaign", "sample", str(folder), "--subbands", "240", "--stage"]) == 0
+    out = capsys.readouterr().out
+    door = (folder / "archive" / "disk").as_uri()
+    assert "240 input files, 216 of them on tape" in out
+    assert f"export LRT_DATA_DOOR={door}" in out
+    campaign = load_campaign(folder / "campaign.yaml")
+    cal, target = campaign.steps
+    assert cal.stage and not target.stage and (cal.size, target.size) == (20, 10)
+    assert len(step_chunks(campaign, cal)) == 12 and len(step_chunks(campaign, target)) == 24
+    links = [link for _obsid, _sb, link in read_links(folder / "srm_L654321.txt")]
+    assert len(links) == 240 and all(
+        link.startswith("srm://srm.grid.sara.nl:8443/") for link in links
+    )
+    archive = TapeFolder(folder / "archive")
+    assert sum(archive.is_online(link) for link in links) == 24
+    assert len(list((folder / "archive" / "tape").rglob("*.tar"))) == 240
+
+
+def test_sample_subbands_must_be_an_observation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["campaign", "sample", str(tmp_path / "x"), "--subbands", "0"]) == 2
+    assert "1 to 488 subbands" in capsys.readouterr().err

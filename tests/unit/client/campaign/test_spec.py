@@ -188,3 +188,29 @@ def test_a_cycle_of_after(write: Writer) -> None:
 
 def test_bad_workdir(write: Writer) -> None:
     _fails(write("workdir: 5\n" + VALID), r"line 1: 'workdir' must be a folder path")
+
+
+def test_stage_marks_the_step_and_holds_its_tokens_for_staging(write: Writer) -> None:
+    text = VALID.replace("    srm: links.txt\n", "    srm: links.txt\n    stage: true\n")
+    cal, target = load_campaign(write(text)).steps
+    assert cal.stage and cal.hold == "staging"
+    assert not target.stage and target.hold == "after:cal"
+    assert not load_campaign(write(VALID)).steps[0].stage
+
+
+@pytest.mark.parametrize(
+    "old,new,pattern,hint",
+    [
+        ("    srm: links.txt\n", "    srm: links.txt\n    stage: yes please\n",
+         r"line 7: 'stage' must be true or false", "stage: true"),
+        ("    inputs-from: cal\n", "    inputs-from: cal\n    stage: true\n",
+         r"line 12: step 'target' stages but has no 'srm' list", "inputs-from reuses"),
+    ],
+)  # fmt: skip
+def test_stage_mistakes(write: Writer, old: str, new: str, pattern: str, hint: str) -> None:
+    _fails(write(VALID.replace(old, new)), pattern, hint)
+
+
+def test_a_staged_step_cannot_wait_for_another(write: Writer) -> None:
+    text = VALID.replace("    inputs-from: cal\n", "    srm: links.txt\n    stage: true\n")
+    _fails(write(text), r"line 12: step 'target' has both 'stage' and 'after'", "starts the chain")
