@@ -4,10 +4,12 @@ Never for production: pouchdb-server runs without CouchDB 3's ``_security`` defa
 found at ``$LRT_POUCHDB_SERVER``, in the source tree's ``tools/couch`` (installed by
 ``tools/install-pouchdb.sh``), or as ``pouchdb-server`` on ``PATH``; Node.js runs it.
 
-:func:`local_server` is the one place that starts it. ``lrt demo`` uses the defaults (in memory,
-a random admin password that never leaves this process); the test suite's fixture and the
-benchmarks (tests/support/pouchdb.py) add admin/admin, retries, and the stop-with-pytest
-options. This module also runs on Python 3.9: the worker-side test session starts its server
+:func:`local_server` starts it for the length of a ``with`` block. ``lrt demo`` uses the
+defaults (in memory, a random admin password that never leaves this process); the test suite's
+fixture and the benchmarks (tests/support/pouchdb.py) add admin/admin, retries, and the
+stop-with-pytest options. ``lrt server`` (:mod:`grid_lrt.client.serverctl`) starts a detached,
+on-disk one with the same private pieces: the config, the command line, the wait for an
+answer. This module also runs on Python 3.9: the worker-side test session starts its server
 through it.
 """
 
@@ -123,6 +125,12 @@ def _bindable(port: int) -> bool:
         return True
 
 
+def _require_free(port: int, hint: str) -> None:
+    """Raise :class:`LocalServerError` (with ``hint``) when something listens on ``port``."""
+    if not _bindable(port):
+        raise LocalServerError(f"port {port} on {LOOPBACK} is in use", hint=hint)
+
+
 def welcome_document(url: str, timeout: float = 2.0) -> Optional[Dict[str, Any]]:
     """GET ``url/`` and return the welcome JSON, or None if the server doesn't answer (yet).
 
@@ -200,33 +208,23 @@ def local_server(
         failures: List[str] = []
         for _attempt in range(max(1, attempts)):
             listen = port if port is not None else free_loopback_port()
-            if port is not None and not _bindable(port):
+            if port is not None:
                 # Another server there would answer for ours; say so rather than yield it.
-                raise LocalServerError(
-                    f"port {port} on {LOOPBACK} is in use",
-                    hint="stop what listens there (an earlier server?) or give another port",
+                _require_free(
+                    port, "stop what listens there (an earlier server?) or give another port"
                 )
             url = f"http://{LOOPBACK}:{listen}"
-            command = [node, "--unhandled-rejections=warn", str(entry), *storage,
-                       "-p", str(listen), "-o", LOOPBACK, "-n"]  # fmt: skip
-            proc = _spawn(command, workdir, die_with_parent)
+            proc = _spawn(_command(node, entry, storage, listen), workdir, die_with_parent)
             stopper = functools.partial(_stop, proc, 1.0)
             if stop_at_exit:
                 atexit.register(stopper)  # safety net if this generator is never finalised
             try:
-                if not _answers(proc, url, timeout):
-                    raise LocalServerError(
-                        f"pouchdb-server did not answer on {url} within {timeout:.0f} s:\n"
-                        + _console_tail(workdir, password)
-                    )
-                if proc.poll() is None:
+                failure = _start_failure(proc, url, timeout, workdir, password)
+                if failure is None:
                     log.info("local pouchdb-server on %s (workdir %s)", url, workdir)
                     yield LocalServer(url, user, password, workdir)
                     return
-                failures.append(
-                    f"pouchdb-server exited with status {proc.returncode}:\n"
-                    + _console_tail(workdir, password)
-                )
+                failures.append(failure)
             finally:
                 _stop(proc)
                 if stop_at_exit:
@@ -240,12 +238,28 @@ def local_server(
 
 def _write_config(path: Path, user: str, password: str) -> None:
     """config.json with the admin, readable by us only (the plain password is hashed at start)."""
+    _write_new_private(path, json.dumps({"admins": {user: password}}))
+
+
+def _write_new_private(path: Path, text: str) -> None:
+    """Create ``path`` (it must not exist) with ``text``, readable by us only (mode 0600)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({"admins": {user: password}}, fh)
+        fh.write(text)
 
 
-def _spawn(command: List[str], workdir: Path, die_with_parent: bool) -> subprocess.Popen[bytes]:
+def _command(node: str, entry: Path, storage: List[str], port: int) -> List[str]:
+    """pouchdb-server's command line: ``storage`` (``--in-memory`` or ``-d DIR``), a loopback
+    ``port``, no request log on stdout. No secret goes on it (``ps`` shows it to everyone)."""
+    return [node, "--unhandled-rejections=warn", str(entry), *storage,
+            "-p", str(port), "-o", LOOPBACK, "-n"]  # fmt: skip
+
+
+def _spawn(
+    command: List[str], workdir: Path, die_with_parent: bool, *, detach: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start ``command`` in ``workdir``, its console into ``server.out`` there. ``detach``: in
+    a session of its own, so that it outlives its starter (and a closed terminal)."""
     preexec: Optional[Callable[[], None]] = None
     if die_with_parent and sys.platform.startswith("linux"):
         preexec = _die_with_parent
@@ -257,6 +271,7 @@ def _spawn(command: List[str], workdir: Path, die_with_parent: bool) -> subproce
             stdout=out,
             stderr=subprocess.STDOUT,
             preexec_fn=preexec,  # noqa: PLW1509 - documented: start from the main thread
+            start_new_session=detach,
         )
 
 
@@ -277,6 +292,27 @@ def _answers(proc: subprocess.Popen[bytes], url: str, timeout: float) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def _start_failure(
+    proc: subprocess.Popen[bytes], url: str, timeout: float, workdir: Path, password: str
+) -> Optional[str]:
+    """None once the just started server answers on ``url``; what went wrong (its console, the
+    password masked) when it exited first.
+
+    Raises:
+        LocalServerError: it neither answered nor exited within ``timeout`` seconds.
+    """
+    if not _answers(proc, url, timeout):
+        raise LocalServerError(
+            f"pouchdb-server did not answer on {url} within {timeout:.0f} s:\n"
+            + _console_tail(workdir, password)
+        )
+    if proc.poll() is None:
+        return None
+    return f"pouchdb-server exited with status {proc.returncode}:\n" + _console_tail(
+        workdir, password
+    )
 
 
 def _stop(proc: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> None:
