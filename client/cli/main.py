@@ -34,6 +34,7 @@ from . import (
     launcher,
     report,
     sandbox,
+    server,
     srm,
     stage,
     submit,
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     stage.register(nouns)
     dev.register(nouns)
     database.register(nouns)
+    server.register(nouns)
     demo.register(nouns)
     launcher.register(nouns)
     sandbox.register(nouns)

@@ -17,6 +17,7 @@ def test_the_tree_has_every_noun() -> None:
     names = {name for name, _ in COMMANDS}
     for noun in ("tokens", "srm", "stage", "dev", "db", "demo", "launcher", "sandbox", "submit"):
         assert f"lrt {noun}" in names
+    assert {"lrt server start", "lrt server stop", "lrt server status"} <= names
     assert len(COMMANDS) > 30
 
 
@@ -48,6 +49,7 @@ def test_every_command_takes_the_global_options(name: str, parser: argparse.Argu
         ["stage", "status", "1", "--json", "-v"],
         ["dev", "lta-simulator", "--port", "8", "-v"],
         ["launcher", "build", "-o", "x.pyz", "--config", "rc"],
+        ["server", "status", "--dir", "d", "--json"],
     ],
 )
 def test_global_options_after_the_verb_parse(argv: list[str]) -> None:
