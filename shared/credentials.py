@@ -172,9 +172,12 @@ class PicasCredentials:
     password: str = field(default="", repr=False)
     database: str = ""
     url: str = DEFAULT_URL
+    #: Per field: ``'argument'``, ``'$PICAS_...'`` (the variable) or the credentials file's path.
     sources: Dict[str, str] = field(default_factory=dict)
     #: The download macaroons of the credentials file (``macaroon=`` lines), in file order.
     macaroons: Tuple[Macaroon, ...] = ()
+    #: Per field read from the credentials file: the number of its line there (1-based).
+    lines: Dict[str, int] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         masked = "***" if self.password else ""
@@ -210,11 +213,13 @@ def warn_if_readable_by_others(path: Path, holds: str) -> None:
         )
 
 
-def _read_picasrc(path: Path) -> Tuple[Dict[str, str], Tuple[Macaroon, ...]]:
+def _read_picasrc(path: Path) -> Tuple[Dict[str, str], Dict[str, int], Tuple[Macaroon, ...]]:
+    """The file's values, the line number of each, and its macaroons (all empty: no file)."""
     if not path.is_file():
-        return {}, ()
+        return {}, {}, ()
     warn_if_readable_by_others(path, "your PiCaS password")
     values: Dict[str, str] = {}
+    lines: Dict[str, int] = {}
     macaroons: List[Macaroon] = []
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.strip()
@@ -239,7 +244,8 @@ def _read_picasrc(path: Path) -> Tuple[Dict[str, str], Tuple[Macaroon, ...]]:
                 hint="each line is key=value, e.g. user=alice",
             )
         values[_FILE_KEYS[key]] = value.strip()
-    return values, tuple(macaroons)
+        lines[_FILE_KEYS[key]] = number
+    return values, lines, tuple(macaroons)
 
 
 def _what(key: str, sep: str) -> str:
@@ -257,9 +263,13 @@ def picas_cred(
     dbn: Optional[str] = None,
     url: Optional[str] = None,
 ) -> PicasCredentials:
-    """Collect the PiCaS credentials (arguments > environment > ``~/.picasrc`` > defaults)."""
+    """Collect the PiCaS credentials (arguments > environment > ``~/.picasrc`` > defaults).
+
+    Where each value came from is in :attr:`PicasCredentials.sources` (and, for a value of the
+    file, the number of its line in :attr:`PicasCredentials.lines`); a field in neither came
+    from nowhere (its default)."""
     path = picasrc_path()
-    from_file, macaroons = _read_picasrc(path)
+    from_file, lines, macaroons = _read_picasrc(path)
     creds = PicasCredentials(macaroons=macaroons)
     explicit = {"user": usr, "password": pwd, "database": dbn, "url": url}
     for name, env_name in _ENV_KEYS.items():
@@ -268,6 +278,7 @@ def picas_cred(
             value, source = os.environ[env_name], f"${env_name}"
         if value is None and from_file.get(name):
             value, source = from_file[name], str(path)
+            creds.lines[name] = lines[name]
         if value is not None:
             setattr(creds, name, value)
             creds.sources[name] = source

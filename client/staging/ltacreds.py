@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
@@ -28,8 +29,10 @@ __all__ = [
     "ENV_USER",
     "STAGINGRC",
     "LtaCredentialsError",
+    "LtaLogin",
     "credentials_help",
     "get_staging_creds",
+    "lookup_staging_creds",
 ]
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,18 @@ class LtaCredentialsError(StagingError):
     """No (or refused) LTA credentials; the message says which file or variable to set."""
 
 
+@dataclass(frozen=True)
+class LtaLogin:
+    """A user and password for the LTA stager, with where they came from (never in ``repr``)."""
+
+    user: str
+    password: str = field(repr=False)
+    #: ``'arguments'``, the file's path, or ``'LOFAR_LTA_USER/LOFAR_LTA_PWD'``.
+    source: str = "arguments"
+    #: From a file: the line numbers of its user and password lines (else 0, 0).
+    lines: Tuple[int, int] = (0, 0)
+
+
 def credentials_help() -> str:
     """One sentence naming every place LTA credentials can be given."""
     return (
@@ -54,21 +69,28 @@ def credentials_help() -> str:
     )
 
 
-def _read_pairs(path: Path, sep: str) -> Dict[str, str]:
-    """Read ``key <sep> value`` lines of ``path``; an unreadable file gives an empty dict."""
+def _read_pairs(path: Path, sep: str) -> Dict[str, Tuple[str, int]]:
+    """``key <sep> value`` lines of ``path`` as key → (value, line number); the first line of
+    a key counts; an unreadable file gives an empty dict."""
     warn_if_readable_by_others(path, "your LTA password")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         log.warning("cannot read %s: %s", path, exc.__class__.__name__)
         return {}
-    pairs: Dict[str, str] = {}
-    for line in text.splitlines():
+    pairs: Dict[str, Tuple[str, int]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
         if sep not in line or line.lstrip().startswith("#"):
             continue
         key, _, value = line.partition(sep)
-        pairs.setdefault(key.strip(), value.strip())
+        pairs.setdefault(key.strip(), (value.strip(), number))
     return pairs
+
+
+def _login(pairs: Dict[str, Tuple[str, int]], keys: Tuple[str, str], path: Path) -> LtaLogin:
+    """The login of a file's ``keys`` (user, password) lines; empty when one is missing."""
+    (u, u_line), (p, p_line) = (pairs.get(key, ("", 0)) for key in keys)
+    return LtaLogin(u, p, source=str(path), lines=(u_line, p_line))
 
 
 def _home() -> Path:
@@ -89,17 +111,27 @@ def get_staging_creds(user: Optional[str] = None, passw: Optional[str] = None) -
         LtaCredentialsError: No source holds both a user and a password; the message names
             the files and variables to set (never a password).
     """
+    login = lookup_staging_creds(user, passw)
+    return login.user, login.password
+
+
+def lookup_staging_creds(user: Optional[str] = None, passw: Optional[str] = None) -> LtaLogin:
+    """Like :func:`get_staging_creds`, with where the user and password came from.
+
+    Raises:
+        LtaCredentialsError: No source holds both a user and a password.
+    """
     if user and passw:
         log.debug("LTA credentials from arguments (user %s)", user)
-        return user, passw
+        return LtaLogin(user, passw)
     home = _home()
     awe = home / AWE_CFG
     if awe.is_file():
-        pairs = _read_pairs(awe, ":")
-        u, p = pairs.get("database_user", ""), pairs.get("database_password", "")
+        login = _login(_read_pairs(awe, ":"), ("database_user", "database_password"), awe)
+        u, p = login.user, login.password
         if u and p:
             log.debug("LTA credentials from %s (user %s)", awe, u)
-            return u, p
+            return login
         missing = " and ".join(
             k for k, v in (("database_user", u), ("database_password", p)) if not v
         )
@@ -108,11 +140,10 @@ def get_staging_creds(user: Optional[str] = None, passw: Optional[str] = None) -
     else:
         rc = home / STAGINGRC
         if rc.is_file():
-            pairs = _read_pairs(rc, "=")
-            u, p = pairs.get("user", ""), pairs.get("password", "")
-            if u and p:
-                log.debug("LTA credentials from %s (user %s)", rc, u)
-                return u, p
+            login = _login(_read_pairs(rc, "="), ("user", "password"), rc)
+            if login.user and login.password:
+                log.debug("LTA credentials from %s (user %s)", rc, login.user)
+                return login
             note = f"{rc} has no user= and password= lines"
             log.warning("%s; trying %s/%s", note, ENV_USER, ENV_PASSWORD)
         else:
@@ -120,7 +151,7 @@ def get_staging_creds(user: Optional[str] = None, passw: Optional[str] = None) -
     u, p = os.environ.get(ENV_USER, ""), os.environ.get(ENV_PASSWORD, "")
     if u and p:
         log.debug("LTA credentials from %s/%s (user %s)", ENV_USER, ENV_PASSWORD, u)
-        return u, p
+        return LtaLogin(u, p, source=f"{ENV_USER}/{ENV_PASSWORD}")
     raise LtaCredentialsError(
         f"No LTA stager credentials found in ~/{AWE_CFG}, ~/{STAGINGRC} or "
         f"{ENV_USER}/{ENV_PASSWORD}" + (f" ({note})." if note else "."),

@@ -26,7 +26,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Mapping, Optional, Tuple
 
 from grid_lrt.client.staging.base import StagingError
 from grid_lrt.client.staging.ltacreds import (
@@ -49,6 +49,7 @@ __all__ = [
     "decide_service",
     "find_stageit_creds",
     "get_stageit_creds",
+    "stagingrc_path",
     "token_help",
 ]
 
@@ -85,6 +86,10 @@ class StageItCredentials:
     host: str = DEFAULT_HOST
     #: Where they came from: ``'arguments'``, the file's path, or the variable's name.
     source: str = "arguments"
+    #: Where the host came from: as ``source``, or ``'default'`` (:data:`DEFAULT_HOST`).
+    host_source: str = "default"
+    #: For a token of the file: the line numbers of its ``api_token`` (and ``hostname``) lines.
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -101,8 +106,14 @@ def _home() -> Path:
     return Path("~").expanduser()
 
 
-def _read_stagingrc(path: Path) -> Dict[str, str]:
-    """``key=value`` (or ``key: value``) lines of ``path``; keys lower-case; {} if unreadable.
+def stagingrc_path() -> Path:
+    """``~/.stagingrc``, the file the API token (and the XML-RPC user/password) may be in."""
+    return _home() / STAGINGRC
+
+
+def _read_stagingrc(path: Path) -> Tuple[Dict[str, str], Dict[str, int]]:
+    """``key=value`` (or ``key: value``) lines of ``path`` (keys lower-case), and the line
+    number of each; both {} if unreadable. The first line of a key counts.
 
     Lines that are neither are ignored with a warning that names the line number only (the
     line could be a token)."""
@@ -110,8 +121,9 @@ def _read_stagingrc(path: Path) -> Dict[str, str]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         log.warning("cannot read %s: %s", path, exc.__class__.__name__)
-        return {}
+        return {}, {}
     pairs: Dict[str, str] = {}
+    lines: Dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith(("#", ";", "[")):
@@ -120,8 +132,10 @@ def _read_stagingrc(path: Path) -> Dict[str, str]:
         if cut < 0:
             log.warning("line %d of %s is not key=value; ignored", number, path)
             continue
-        pairs.setdefault(line[:cut].strip().lower(), line[cut + 1 :].strip())
-    return pairs
+        key = line[:cut].strip().lower()
+        if key not in pairs:
+            pairs[key], lines[key] = line[cut + 1 :].strip(), number
+    return pairs, lines
 
 
 def find_stageit_creds(
@@ -129,21 +143,36 @@ def find_stageit_creds(
 ) -> Optional[StageItCredentials]:
     """The API token and host in the documented order, or None when there is no token."""
     if token:
-        return StageItCredentials(token=token, host=host or DEFAULT_HOST, source="arguments")
-    rc = _home() / STAGINGRC
+        found, origin = _host(host, "", "")
+        return StageItCredentials(token=token, host=found, source="arguments", host_source=origin)
+    rc = stagingrc_path()
     if rc.is_file():
-        pairs = _read_stagingrc(rc)
+        pairs, lines = _read_stagingrc(rc)
         if pairs.get("api_token"):
             warn_if_readable_by_others(rc, "your LTA API token")
-            found = host or pairs.get("hostname") or DEFAULT_HOST
+            found, origin = _host(host, pairs.get("hostname", ""), str(rc))
             log.debug("LTA API token from %s (host %s)", rc, found)
-            return StageItCredentials(token=pairs["api_token"], host=found, source=str(rc))
+            used = {"api_token": lines["api_token"]}
+            if origin == str(rc):
+                used["hostname"] = lines["hostname"]
+            return StageItCredentials(
+                token=pairs["api_token"], host=found, source=str(rc), host_source=origin, lines=used
+            )
     env_token = os.environ.get(ENV_TOKEN, "").strip()
     if env_token:
-        found = host or os.environ.get(ENV_HOST, "").strip() or DEFAULT_HOST
+        found, origin = _host(host, os.environ.get(ENV_HOST, "").strip(), ENV_HOST)
         log.debug("LTA API token from %s (host %s)", ENV_TOKEN, found)
-        return StageItCredentials(token=env_token, host=found, source=ENV_TOKEN)
+        return StageItCredentials(token=env_token, host=found, source=ENV_TOKEN, host_source=origin)
     return None
+
+
+def _host(given: Optional[str], found: str, where: str) -> Tuple[str, str]:
+    """The host and where it came from: the argument, ``found`` (in ``where``), the default."""
+    if given:
+        return given, "arguments"
+    if found:
+        return found, where
+    return DEFAULT_HOST, "default"
 
 
 def get_stageit_creds(

@@ -47,6 +47,7 @@ __all__ = [
     "default_folder",
     "plan_folder",
     "poll",
+    "submissions_root",
     "submit",
 ]
 
@@ -67,10 +68,14 @@ def backend_for(name: str) -> Backend:
         ) from None
 
 
+def submissions_root() -> Path:
+    """``$LRT_SUBMIT_DIR``, else ``~/lrt-submissions``: where submission folders are made."""
+    return Path(os.environ.get("LRT_SUBMIT_DIR") or Path.home() / "lrt-submissions")
+
+
 def default_folder(t_type: str) -> Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    root = Path(os.environ.get("LRT_SUBMIT_DIR") or Path.home() / "lrt-submissions")
-    return root / f"{t_type}-{stamp}"
+    return submissions_root() / f"{t_type}-{stamp}"
 
 
 def plan_folder(path: Path) -> Folder:

@@ -39,6 +39,7 @@ def test_reads_picasrc(tmp_path: Path) -> None:
         "http://127.0.0.1:5984",
     )
     assert creds.sources["user"].endswith(".picasrc")
+    assert creds.lines == {"user": 2, "password": 3, "database": 4, "url": 5}
 
 
 def test_environment_overrides_file_per_field(
@@ -55,6 +56,7 @@ def test_environment_overrides_file_per_field(
         DEFAULT_URL,
     )
     assert creds.sources["database"] == "$PICAS_DB"
+    assert creds.lines == {"user": 1}  # the lines of the values the file gave
 
 
 def test_arguments_override_everything(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grid_lrt.client.staging.ltacreds import get_staging_creds
+from grid_lrt.client.staging.ltacreds import LtaLogin, get_staging_creds, lookup_staging_creds
 
 SECRET = "lta-Pw-9xq"
 
@@ -59,3 +59,18 @@ def test_private_files_give_no_warning(home: Path, caplog: pytest.LogCaptureFixt
     with caplog.at_level(logging.WARNING):
         assert get_staging_creds() == ("alice", SECRET)
     assert warnings(caplog) == []
+
+
+def test_lookup_says_where_the_login_came_from(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rc = write(home / ".stagingrc", f"# LTA\nuser=alice\n\npassword={SECRET}\n", 0o600)
+    assert lookup_staging_creds() == LtaLogin("alice", SECRET, source=str(rc), lines=(2, 4))
+    assert SECRET not in repr(lookup_staging_creds())
+    rc.unlink()
+    monkeypatch.setenv("LOFAR_LTA_USER", "bob")
+    monkeypatch.setenv("LOFAR_LTA_PWD", SECRET)
+    login = lookup_staging_creds()
+    assert (login.user, login.source, login.lines) == (
+        "bob",
+        "LOFAR_LTA_USER/LOFAR_LTA_PWD",
+        (0, 0),
+    )

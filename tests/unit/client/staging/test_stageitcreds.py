@@ -58,6 +58,7 @@ def test_stagingrc_token_and_hostname(home: Path, caplog: pytest.LogCaptureFixtu
     with caplog.at_level(logging.DEBUG):
         creds = get_stageit_creds()
     assert (creds.token, creds.host, creds.source) == (TOKEN, "sdc-dev.astron.nl:8443", str(path))
+    assert (creds.host_source, dict(creds.lines)) == (str(path), {"api_token": 1, "hostname": 2})
     assert TOKEN not in repr(creds) and TOKEN not in logged(caplog)
 
 
@@ -73,6 +74,7 @@ def test_environment_variables(home: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("LOFAR_LTA_TOKEN", TOKEN)
     creds = get_stageit_creds()
     assert (creds.token, creds.host, creds.source) == (TOKEN, DEFAULT_HOST, "LOFAR_LTA_TOKEN")
+    assert (creds.host_source, dict(creds.lines)) == ("default", {})
     monkeypatch.setenv("LOFAR_LTA_HOST", "sdc-dev.astron.nl")
     assert get_stageit_creds().host == "sdc-dev.astron.nl"
 
