@@ -29,7 +29,14 @@ from grid_lrt.shared.pool import CouchTokenPool
 
 from ..credentials import picas_cred
 
-__all__ = ["add_connection_options", "check_answers", "credentials", "database", "pool"]
+__all__ = [
+    "add_connection_options",
+    "check_answers",
+    "check_server_url",
+    "credentials",
+    "database",
+    "pool",
+]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +89,20 @@ def _check_url(url: str, source: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"{source} {_shown(url)!r} is not a valid server URL", hint=hint)
     return parts.hostname
+
+
+def check_server_url(url: str, source: str) -> str:
+    """The host of ``url``, once it is an http(s) server URL without a user or password.
+
+    Raises:
+        UsageError: it holds ``user:password@``, does not parse, or is not http(s).
+    """
+    if _has_userinfo(url):
+        raise UsageError(
+            f"{source} must not hold a user name or password",
+            hint="give the server only, e.g. " + _URL_EXAMPLE,
+        )
+    return _check_url(url, source)
 
 
 def _is_loopback(host: str) -> bool:

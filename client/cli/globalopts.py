@@ -20,6 +20,7 @@ from typing import Any, Iterator, List, Tuple
 from grid_lrt.shared.errors import UsageError
 
 __all__ = [
+    "CREATES_CONFIG",
     "LrtFormatter",
     "LrtParser",
     "check_json",
@@ -32,6 +33,8 @@ __all__ = [
 
 #: Set on the namespace by commands that print a JSON document with ``--json``.
 JSON_CAPABLE = "json_capable"
+#: Set on the namespace by commands that create the ``--config`` file (it need not exist).
+CREATES_CONFIG = "creates_config"
 
 _JSON_HELP = "print the result as one JSON document on stdout (commands that have a result)"
 
@@ -134,17 +137,21 @@ def check_json(args: argparse.Namespace) -> None:
 
 
 @contextmanager
-def picasrc_from(config: Any) -> Iterator[None]:
+def picasrc_from(config: Any, must_exist: bool = True) -> Iterator[None]:
     """With ``--config FILE``, ``PICASRC=FILE`` while the command runs (restored after).
 
+    Args:
+        config: FILE, or None (no ``--config``).
+        must_exist: False for a command that creates FILE (``lrt config init``).
+
     Raises:
-        UsageError: FILE is not a readable file.
+        UsageError: FILE is not a readable file (and ``must_exist``).
     """
     if config is None:
         yield
         return
     path = Path(config).expanduser()
-    if not path.is_file():
+    if must_exist and not path.is_file():
         raise UsageError(
             f"--config {config}: no such file",
             hint="give a file of url=, database=, user=, password= lines (like ~/.picasrc)",

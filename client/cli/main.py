@@ -27,6 +27,7 @@ from grid_lrt.shared.logsetup import setup_logging
 
 from . import (
     campaign,
+    config,
     database,
     demo,
     dev,
@@ -40,7 +41,7 @@ from . import (
     submit,
     tokens,
 )
-from .globalopts import LrtParser, check_json, picasrc_from
+from .globalopts import CREATES_CONFIG, LrtParser, check_json, picasrc_from
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -50,7 +51,8 @@ _DESCRIPTION = """\
 grid-lrt: push LOFAR observations through grid and HPC clusters with a PiCaS token pool.
 
 Connection settings come from the environment (PICAS_URL, PICAS_DB, PICAS_USR,
-PICAS_USR_PWD) or from ~/.picasrc (url=, database=, user=, password=; chmod 600).
+PICAS_USR_PWD) or from ~/.picasrc (url=, database=, user=, password=; chmod 600):
+`lrt config init` writes it, `lrt config show` shows what is in effect and why.
 """
 
 _EPILOG = """\
@@ -85,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.register(nouns)
     campaign.register(nouns)
     report.register(nouns)
+    config.register(nouns)
     return parser
 
 
@@ -100,7 +103,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         logging.getLogger().setLevel(logging.ERROR)
     try:
         check_json(args)
-        with picasrc_from(args.config_file):
+        with picasrc_from(args.config_file, must_exist=not getattr(args, CREATES_CONFIG, False)):
             return int(args.func(args))
     except LrtError as err:
         print(f"error: {err.message}", file=sys.stderr)
