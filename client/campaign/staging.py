@@ -6,9 +6,10 @@ same core as ``lrt stage submit`` and ``lrt stage watch``:
 1. :meth:`CampaignStaging.submit` asks for every file of the step's list that no recorded
    request (or queued batch) of this campaign covers yet, in requests within the LTA's
    limits (:func:`~grid_lrt.client.staging.planning.plan_requests`); what does not fit
-   beside the files in flight waits in the queue. The book lives under
-   ``<workdir>/staging``, so a campaign's requests never mix with other work of the user
-   and a re-run asks for nothing twice;
+   beside the files in flight waits in the queue. It is the user's staging book on this
+   machine (:class:`~grid_lrt.client.staging.stagebook.StageBook`, as ``lrt stage``
+   keeps it): ``lrt stage status`` shows the campaign's requests, files already asked for
+   by ``lrt stage submit`` are not asked for twice, and neither are they on a re-run;
 2. every pass (:meth:`CampaignStaging.step_pass`) feeds the queue, releases the tokens whose
    files are all online (:func:`~grid_lrt.client.staging.release_requests.release_by_requests`:
    a token with a failed file stays held with the service's reason), keeps the macaroons of
@@ -48,9 +49,7 @@ class CampaignStaging:
     _stager: Optional[Stager] = None
     _kept: Set[str] = field(default_factory=set)
 
-    @property
-    def book(self) -> StageBook:
-        return StageBook(self.campaign.workdir / "staging")
+    book: StageBook = field(default_factory=StageBook)
 
     @property
     def stager(self) -> Stager:
@@ -86,9 +85,7 @@ class CampaignStaging:
 
     def step_pass(self, pool: TokenPool, step: Step) -> RequestReport:
         """Feed the queue, release what is online, keep macaroons, re-ask for the forgotten."""
-        stager = self.stager
-        records = [r for r in self.book.records() if r.get("file") == self._source(step)]
-        report = release_by_requests(pool, step.type, stager, records)
+        report = release_by_requests(pool, step.type, self.stager, self.book.records())
         if report.released:
             self.progress(f"{step.name}: {len(report.released)} tokens released (staged)")
         for token_id, bad in sorted(report.failed.items()):

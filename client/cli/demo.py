@@ -1,175 +1,195 @@
 """``lrt demo``: the main job end to end on an embedded default, on this machine.
 
-A local CouchDB-compatible server (pouchdb-server, in memory), local storage (a folder) and a
-sample observation (51 subbands of L229507 at SURF). Nothing leaves the machine.
+A whole two-step campaign from a list of archive files to checked results, with the public
+commands only, each printed before it runs:
+
+1. ``lrt server start``: the local CouchDB-compatible server, kept on disk under the demo
+   folder (a second run finds the first run's tokens);
+2. the LTA's stager: the StageIT simulator on a loopback port, with a tape folder as its
+   archive (staged files appear under ``archive/disk``, which the pilots read through
+   ``LRT_DATA_DOOR``);
+3. ``lrt campaign sample --subbands 240 --stage``: observation L654321, 240 subbands, most
+   of them on tape; a calibrator step that stages them and a target step that waits for
+   its calibrator group;
+4. ``lrt launcher build``: the worker launcher zipapp;
+5. ``lrt campaign run``: staging requests within the LTA's limits, tokens held until their
+   files are online, sandboxes packed, pilots submitted (``--backend local``, at most the
+   CPUs here), targets released with their calibrator's results, until every token is done;
+6. every result checked against its input, ``lrt report`` and ``lrt stage status``.
+
+Nothing here reads or writes your own configuration: the demo folder holds its ``HOME``
+(``~/.picasrc``, ``~/.stagingrc``, the staging book, macaroons). Running it again is safe and
+ends the same way; it exits non-zero when the campaign did not finish. The same campaign
+runs against a real deployment by configuration only: the server in ``~/.picasrc``, an API
+token in ``~/.stagingrc``, the sites' doors, ``backend: slurm`` in the campaign file.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import contextlib
 import os
-import subprocess
+import shlex
 import sys
-from importlib import resources
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Iterator, List
 
-from grid_lrt.shared.couch import CouchDB
-from grid_lrt.shared.errors import ErrorCode
-from grid_lrt.shared.pool import CouchTokenPool
-from grid_lrt.shared.schema import TokenState, reset_for_retry
-from grid_lrt.shared.surl import path_of
+from grid_lrt.shared.errors import LrtError
 
-from .. import token_archive
-from ..demodata import make_archive, make_sandbox
-from ..localserver import local_server
-from ..staging.chunking import slice_dicts
-from ..staging.surllist import SurlList
-from ..tokenconfig import load_token_config
-from ..tokendocs import chunk_tokens, create_tokens
-from ..typeviews import TypeViews
-from .output import print_table
+from ..campaign.sample import check_sample
+from ..campaign.spec import load_campaign
+from ..devtools.tapefolder import TapeFolder
+from .connect import pool
 
 __all__ = ["register"]
 
-log = logging.getLogger(__name__)
+_EPILOG = """\
+examples:
+  lrt demo                         # 240 subbands, in ./lrt-demo (about two minutes)
+  lrt demo --subbands 24 --dir /tmp/lrt-demo
+  lrt server stop --dir ./lrt-demo/server   # the server keeps the tokens until then
+"""
 
 
 def register(subparsers: Any) -> None:
     demo = subparsers.add_parser(
         "demo",
-        help="run the whole flow on a local server with a sample observation",
+        help="run a whole two-step campaign on embedded services (server, LTA, pilots)",
         description=__doc__,
-        epilog="examples:\n  lrt demo\n  lrt demo --out /tmp/lrt-demo",
+        epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument(
-        "--out",
-        default="lrt-demo-output",
+        "--dir",
+        default=Path("lrt-demo"),
         type=Path,
-        help="local storage folder for the results (default: ./lrt-demo-output)",
+        help="the demo's folder: server data, archive, campaign, results (default ./lrt-demo)",
+    )
+    demo.add_argument(
+        "--subbands", type=int, default=240, metavar="N", help="subbands of the sample (240)"
+    )
+    demo.add_argument(
+        "--timeout", type=float, default=1800.0, help="seconds the campaign may take (1800)"
+    )
+    demo.add_argument(
+        "--keep-server",
+        action="store_true",
+        help="leave the server running at the end (`lrt server stop --dir DIR/server`)",
     )
     demo.set_defaults(func=cmd_demo)
 
 
-def _step(text: str) -> None:
-    print(f"\n== {text}")
+def _say(text: str) -> None:
+    print(f"\n== {text}", flush=True)
 
 
-T_TYPE = "L229507_demo"
+def _lrt(*argv: str) -> int:
+    """Run one public ``lrt`` command in this process, printed first; its exit status."""
+    from .main import main
+
+    print("$ lrt " + " ".join(shlex.quote(a) for a in argv), flush=True)
+    return main(list(argv))
 
 
-def _overview(pool: CouchTokenPool) -> None:
-    counts = pool.counts(T_TYPE)
-    print_table(
-        ["state", "tokens"],
-        [[s.value, counts[s]] for s in TokenState] + [["total", sum(counts.values())]],
-    )
+def _must(*argv: str) -> None:
+    code = _lrt(*argv)
+    if code != 0:
+        raise LrtError(f"`lrt {' '.join(argv[:2])}` failed with exit status {code}")
 
 
-def surl_path(link: str) -> str:
-    return path_of(link).lstrip("/")
+@contextlib.contextmanager
+def _own_home(root: Path) -> Iterator[Path]:
+    """``HOME`` (and ``PICASRC``) of the demo while it runs: nothing of the user's is read."""
+    home = root / "home"
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    saved = {k: os.environ.get(k) for k in _ENVIRONMENT}
+    os.environ["HOME"] = str(home)
+    for name in _ENVIRONMENT[1:]:
+        os.environ.pop(name, None)  # the user's PICAS_*, LOFAR_LTA_*, ... are not the demo's
+    try:
+        yield home
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
-def launcher_environment(server: Any, db_name: str, root: Path) -> Dict[str, str]:
-    """A launcher's environment: the pool's credentials and the demo's local storage."""
-    env = dict(os.environ)
-    env.update(
-        PICAS_URL=server.url,
-        PICAS_DB=db_name,
-        PICAS_USR=server.user,
-        PICAS_USR_PWD=server.password,
-        LRT_WORKDIR=str(root / "jobs"),
-        LRT_DATA_DOOR=(root / "archive").as_uri(),
-        LRT_HEARTBEAT="2",
-        LRT_LEASE="30",
-    )
-    return env
-
-
-def run_launchers(env: Dict[str, str], t_type: str, *, count: int) -> None:
-    command = [sys.executable, "-m", "grid_lrt.launcher", "run", t_type, "-q"]
-    print("$ " + " ".join(["lrt-launcher", *command[3:]]) + f"   (x{count})")
-    procs = [subprocess.Popen(command, env=env) for _ in range(count)]
-    codes = [proc.wait() for proc in procs]
-    print(f"launchers exited with {codes}")
-
-
-def _outcomes(pool: CouchTokenPool) -> None:
-    rows = []
-    for doc in pool.docs(pool.ids(T_TYPE)):
-        code = doc.get("output")
-        rows.append([doc["_id"], doc.get("status"), code, ErrorCode.describe(code)])
-    print_table(["token", "status", "output", "meaning"], sorted(rows))
+_ENVIRONMENT = (
+    "HOME",
+    "PICASRC",
+    "PICAS_URL",
+    "PICAS_DB",
+    "PICAS_USR",
+    "PICAS_USR_PWD",
+    "LOFAR_LTA_TOKEN",
+    "LOFAR_LTA_HOST",
+    "LOFAR_LTA_USER",
+    "LOFAR_LTA_PWD",
+    "LRT_STAGE_DIR",
+    "LRT_DATA_DOOR",
+    "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_FILE",
+)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    sample = resources.files("grid_lrt.client") / "data" / "sample"
-    args.out.mkdir(parents=True, exist_ok=True)
-    with resources.as_file(sample) as sample_dir, local_server() as server:
-        _step(f"local CouchDB-compatible server on {server.url}; database lrt_demo")
-        db = CouchDB(server.url, "lrt_demo", user=server.user, password=server.password)
-        db.create()
-        pool = CouchTokenPool(db)
-        pool.ensure_views()
-        per_type = TypeViews(pool, T_TYPE)
-        per_type.add_overview()
-        per_type.add_status_views()
+    from ..devtools.stageit import StageItSimulator
+    from ..serverctl import server_status
 
-        _step("sample observation: SURL list -> chunks of 10 subbands")
-        links = SurlList.from_file(sample_dir / "srm_L229507_sara.txt")
-        chunks = slice_dicts(links.sbn_dict(), 10)
-        print(
-            f"{len(links)} SURLs of {links.obsid} at {links.lta_location}; chunks {sorted(chunks)}"
-        )
+    root: Path = args.dir.absolute()
+    root.mkdir(parents=True, exist_ok=True)
+    server_dir = root / "server"
+    folder = root / "campaign"
+    was_running = server_status(server_dir) is not None
+    with _own_home(root) as home:
+        _say("the local CouchDB-compatible server, kept on disk")
+        _must("server", "start", "--dir", str(server_dir))
+        os.environ["PICASRC"] = str(server_dir / "picasrc")
+        try:
+            archive = TapeFolder(folder / "archive")
+            with StageItSimulator(delay=1.0, on_online=archive.make_online) as sim:
+                _say(f"the LTA's stager: the StageIT simulator at {sim.url}")
+                sim.write_stagingrc(home / ".stagingrc")
+                os.environ.update(sim.client_env)
+                os.environ["LRT_DATA_DOOR"] = archive.door
+                print(f"API token in {home / '.stagingrc'}; staged files at {archive.door}")
+                return _campaign(args, root, folder)
+        finally:
+            if not (args.keep_server or was_running):
+                _say("stopping the server (its data stays; `lrt demo` again resumes)")
+                _lrt("server", "stop", "--dir", str(server_dir))
 
-        _step("token set from tutorial.cfg, one token per chunk, srm.txt attached (bulk)")
-        fields = dict(load_token_config(sample_dir / "tutorial.cfg").token)
-        fields.pop("type", None)
-        docs = chunk_tokens(
-            T_TYPE, chunks, fields, id_append=links.obsid or "L000000", file_upload="srm.txt"
-        )
-        print(create_tokens(pool, docs).summary("created"))
-        print("again: " + create_tokens(pool, docs).summary("created"))
-        _overview(pool)
 
-        _step("local storage: subband tarballs, a sandbox, a results folder")
-        root = args.out.resolve()
-        archive = root / "archive"
-        print(f"{make_archive(archive, links)} subband tarballs under {archive}")
-        sandbox = make_sandbox(root / "sandbox" / "demo.tar.gz")
-        results = root / "results"
-        results.mkdir(exist_ok=True)
-        where = {
-            "OBSID": links.obsid or "L000000",
-            "SBXloc": sandbox.as_uri(),
-            "RESULTS_DIR": results.as_uri(),
-        }
-
-        def locate(doc: Dict[str, Any]) -> bool:
-            doc.update(where)
-            return True
-
-        pool.update(pool.ids(T_TYPE), locate)
-        missing = archive / surl_path(links[25])
-        missing.rename(missing.with_suffix(".hidden"))
-        print(f"hidden one input ({missing.name}) so that its token fails with code 21")
-
-        env = launcher_environment(server, "lrt_demo", root)
-        _step("two lrt-launcher processes drain the pool (as two grid jobs would)")
-        run_launchers(env, T_TYPE, count=2)
-        _overview(pool)
-        _outcomes(pool)
-
-        _step("put the input back, retry the error view (scrub_count + 1), run a launcher")
-        missing.with_suffix(".hidden").rename(missing)
-        print(pool.update(pool.ids(T_TYPE, TokenState.ERROR), reset_for_retry).summary("reset"))
-        run_launchers(env, T_TYPE, count=1)
-        _overview(pool)
-        print(f"results in {results}: {', '.join(sorted(p.name for p in results.iterdir()))}")
-
-        _step(f"archive every token to local storage: {args.out}")
-        print(token_archive.archive_type(pool, T_TYPE, args.out, compress=True).path)
-    print("\ndemo finished: the server was stopped; the archive is in", args.out)
-    return 0
+def _campaign(args: argparse.Namespace, root: Path, folder: Path) -> int:
+    spec = folder / "campaign.yaml"
+    if spec.exists():
+        _say(f"the sample observation from the last run, in {folder}")
+    else:
+        _say("the sample observation: one OBSID, most subbands on tape")
+        _must("campaign", "sample", str(folder), "--subbands", str(args.subbands), "--stage")
+    pyz = root / "grid-lrt-launcher.pyz"
+    if not pyz.exists():
+        _say("the worker launcher, one file for the pilots")
+        version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        _must("launcher", "build", "-o", str(pyz), "--min-python", version, "--no-download")
+    _say("the campaign: stage, hold, release, submit pilots, until every token is done")
+    code = _lrt(
+        "campaign", "run", str(spec), "--timeout", f"{args.timeout:g}", "--interval", "2",
+        "--launcher", str(pyz), "--worker-python", sys.executable,
+    )  # fmt: skip
+    _say("every result checked against its input")
+    campaign = load_campaign(spec)
+    check = check_sample(pool(argparse.Namespace()), campaign)  # ~/.picasrc: the demo's
+    for problem in check.problems[:10]:
+        print(f"  {problem}")
+    print(f"{check.checked} subbands checked, {len(check.problems)} problems")
+    _say("the report, and the LTA's requests")
+    report = root / "report.html"
+    types: List[str] = [step.type for step in campaign.steps]
+    _lrt("report", *types, "-o", str(report))
+    _lrt("stage", "status")
+    ok = code == 0 and check.ok
+    print(f"\n{'done' if ok else 'NOT done'}: open {report} in a browser", flush=True)
+    return 0 if ok else (code or 1)

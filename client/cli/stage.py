@@ -14,7 +14,13 @@ from typing import Any, Dict, List
 
 from grid_lrt.shared.errors import UsageError
 
-from ..staging.base import StageRequest, StageStatus, StagingError, wait_until_done
+from ..staging.base import (
+    StageRequest,
+    StageStatus,
+    StagingError,
+    UnknownRequestError,
+    wait_until_done,
+)
 from ..staging.planning import (
     MAX_FILES,
     MAX_IN_FLIGHT,
@@ -29,6 +35,9 @@ from .globalopts import json_option
 from .output import print_json, print_table
 
 __all__ = ["register"]
+
+#: The status shown for a recorded request the service no longer knows.
+FORGOTTEN = "unknown to the service (forgotten)"
 
 _EPILOG = """\
 Credentials: an API token (api_token= in ~/.stagingrc, or LOFAR_LTA_TOKEN) selects StageIT,
@@ -220,14 +229,17 @@ def _all_status(stager: Any, *, as_json: bool) -> int:
     for record in book.records():
         if record.get("service", stager.name) != stager.name:
             continue
-        status = stager.status(StageRequest(stager.name, str(record["id"])))
+        try:
+            status = stager.status(StageRequest(stager.name, str(record["id"]))).value
+        except UnknownRequestError:
+            status = FORGOTTEN
         rows.append(
             [
                 record["id"],
                 record.get("obsid", ""),
                 record.get("site", ""),
                 int(record.get("files", 0)),
-                status.value,
+                status,
             ]
         )
     queued = book.queued()

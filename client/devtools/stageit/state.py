@@ -174,7 +174,9 @@ class StageItState:
         self.max_files_per_request = max_files_per_request
         self.max_files_in_flight = max_files_in_flight
         self._requests: Dict[int, SimRequest] = {}
-        self._ids = itertools.count(40001)
+        # Ids of a simulator started later do not repeat an earlier one's (a client's
+        # records of those requests must not meet a new request under the same id).
+        self._ids = itertools.count(40001 + int(time.time() * 10) % 10_000_000 * 10)
         self._lock = threading.RLock()
 
     # ---- for tests -----------------------------------------------------------------------

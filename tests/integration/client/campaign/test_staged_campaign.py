@@ -69,7 +69,7 @@ def _run(
 
 
 def _records(spec: Path) -> List[Any]:
-    lines = spec.parent / "lrt-campaign-L654321_sample" / "staging" / "stage-requests.jsonl"
+    lines = Path.home() / ".config" / "grid-lrt" / "stage-requests.jsonl"  # the user's book
     return [json.loads(line) for line in lines.read_text().splitlines()]
 
 

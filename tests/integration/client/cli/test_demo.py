@@ -1,45 +1,67 @@
-"""`lrt demo`, the README's main-job command, runs end to end on its embedded default."""
+"""`lrt demo`, the README's main-job command, on its embedded default (issue 12): the on-disk
+server, the StageIT simulator and its tape folder, a staged two-step campaign run with the
+public commands, every result checked against its input, the report; twice in a row, the
+second run making nothing new; and a run that cannot finish exits non-zero."""
 
 from __future__ import annotations
 
-import tarfile
+import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from grid_lrt.client.cli.main import main
+from grid_lrt.client.serverctl import server_status, stop_server
 from tests.support.pouchdb import ensure_pouchdb_installed
 
 
-def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def folder(tmp_path: Path) -> Iterator[Path]:
     ensure_pouchdb_installed()
-    out = tmp_path / "out"
-    assert main(["demo", "--out", str(out)]) == 0
-    text = capsys.readouterr().out
-    assert "51 SURLs of L229507 at sara" in text
-    assert "6 created" in text and "again: 0 created, 6 already existed" in text
-    assert "1 reset" in text
-    assert "launchers exited with [0, 0]" in text
-    assert "t_L229507_demo_L229507_SB120  error       21  Download fails" in text
-    assert "done          6" in text
-    summaries = sorted(p.name for p in (out / "results").iterdir())
-    assert summaries == [f"L229507_SB{n}.summary.txt" for n in range(100, 160, 10)]
-    assert (out / "results" / "L229507_SB150.summary.txt").read_text().count("bytes") == 1
-    with tarfile.open(out / "tokens_L229507_demo.tar.gz") as tar:
-        dumps = [n for n in tar.getnames() if n.endswith(".dump")]
-        attachments = [n for n in tar.getnames() if n.endswith("_attachment_srm.txt")]
-    assert len(dumps) == 6 and len(attachments) == 6
+    yield tmp_path / "demo"
+    stop_server(tmp_path / "demo" / "server")  # a failed run may leave it
 
 
-def test_the_demo_twice_in_a_row_ends_done_both_times(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_the_demo_runs_the_staged_campaign_twice_and_ends_the_same_way(
+    folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Issue 9: the second run met the first run's results (code 33 for every token)."""
-    ensure_pouchdb_installed()
-    out = tmp_path / "out"
-    for run in (1, 2):
-        assert main(["demo", "--out", str(out)]) == 0
-        text = capsys.readouterr().out
-        final = text.rsplit("put the input back", 1)[1]
-        assert "done          6" in final and "error         0" in final, (run, final)
-        assert " 33 " not in text, run
+    home = os.environ.get("HOME")
+    assert main(["demo", "--dir", str(folder), "--subbands", "24"]) == 0
+    first = capsys.readouterr()
+    text = first.out + first.err
+    steps = ["server start", "campaign sample", "launcher build", "campaign run", "report",
+             "stage status", "server stop"]  # fmt: skip
+    for step in steps:
+        assert f"$ lrt {step}" in text, step
+    assert "24 input files, 21 of them on tape" in text
+    assert "cal: 6 tokens created" in text and "target: 12 tokens created" in text
+    assert "cal: 6 tokens released (staged)" in text and "target: released 12 tokens" in text
+    assert "24 subbands checked, 0 problems" in text
+    assert "campaign L654321_sample: every token done" in text
+    assert (folder / "report.html").stat().st_size > 10_000
+    assert os.environ.get("HOME") == home  # the demo's own HOME was only its own
+    assert server_status(folder / "server") is None  # it stopped the server it started
+    assert not list((folder / "home").rglob(".picasrc"))  # the server's picasrc was used
+
+    assert main(["demo", "--dir", str(folder), "--subbands", "24"]) == 0
+    second = capsys.readouterr()
+    again = second.out + second.err
+    assert "the sample observation from the last run" in again
+    assert "cal: 0 tokens created, 6 already existed" in again
+    assert "submitted" not in again and "stage request" not in again
+    assert "24 subbands checked, 0 problems" in again
+    assert "unknown to the service (forgotten)" in again  # a new simulator: the old request
+    assert "every token done" in again
+
+
+def test_a_demo_that_cannot_finish_exits_non_zero(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--dir", str(folder), "--subbands", "8"]) == 0
+    capsys.readouterr()
+    result = sorted((folder / "campaign").rglob("results/target/*.tar"))[0]
+    result.write_bytes(b"not the result")  # a result that no longer matches its input
+    assert main(["demo", "--dir", str(folder), "--subbands", "8"]) == 1
+    out = capsys.readouterr().out
+    assert "6 subbands checked, 1 problems" in out and "NOT done" in out
