@@ -32,7 +32,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Any, Iterator, List
+from typing import Any, Iterator
 
 from grid_lrt.shared.errors import LrtError
 
@@ -187,8 +187,7 @@ def _campaign(args: argparse.Namespace, root: Path, folder: Path) -> int:
     print(f"{check.checked} subbands checked, {len(check.problems)} problems")
     _say("the report, and the LTA's requests")
     report = root / "report.html"
-    types: List[str] = [step.type for step in campaign.steps]
-    _lrt("report", *types, "-o", str(report))
+    _lrt("report", str(spec), "-o", str(report))  # every step of the campaign
     _lrt("stage", "status")
     ok = code == 0 and check.ok
     print(f"\n{'done' if ok else 'NOT done'}: open {report} in a browser", flush=True)

@@ -25,6 +25,7 @@ from typing import List, Optional, Sequence
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.logsetup import setup_logging
 
+from ..progress import set_quiet
 from . import (
     campaign,
     config,
@@ -99,6 +100,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _drop_stdout()
         return 0
     setup_logging(0 if args.quiet else args.verbose)
+    set_quiet(bool(args.quiet))
     if args.quiet:
         logging.getLogger().setLevel(logging.ERROR)
     try:

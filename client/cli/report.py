@@ -29,6 +29,7 @@ the tokens that have them, scrub counts, and failures per host and per batch job
 examples:
   lrt report L229507_pref_cal1 -o cal1.html
   lrt report L229507_pref_cal1 L229507_pref_targ1 -o L229507.html
+  lrt report campaign.yaml -o campaign.html      # every step of a campaign, in order
 """
 
 
@@ -41,7 +42,10 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     report.add_argument(
-        "types", nargs="+", metavar="TYPE", help="token type (the 'type' field of its tokens)"
+        "types",
+        nargs="+",
+        metavar="TYPE",
+        help="token type (the 'type' field of its tokens), or a campaign file: its steps' types",
     )
     report.add_argument(
         "-o", "--output", required=True, type=Path, help="the HTML file to write, e.g. report.html"
@@ -68,10 +72,20 @@ def _write(path: Path, text: str) -> None:
         raise
 
 
+def _types_of(name: str) -> List[str]:
+    """A token type as it is; a campaign file (``*.yaml``/``*.yml`` that exists): the token
+    types of its steps, in step order (its mistakes are errors naming the file and line)."""
+    if name.endswith((".yaml", ".yml")) and Path(name).is_file():
+        from ..campaign.spec import load_campaign
+
+        return [step.type for step in load_campaign(name).steps]
+    return [name]
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     the_pool = pool(args)
     now = time.time()
-    types: List[str] = list(dict.fromkeys(args.types))
+    types: List[str] = list(dict.fromkeys(t for name in args.types for t in _types_of(name)))
     reports: List[TypeReport] = []
     for t_type in types:
         log.info("%s: reading its tokens", t_type)

@@ -14,6 +14,7 @@ from typing import Any, Dict, List
 
 from grid_lrt.shared.errors import UsageError
 
+from ..progress import progress_bar
 from ..staging.base import (
     StageRequest,
     StageStatus,
@@ -262,29 +263,21 @@ def _all_status(stager: Any, *, as_json: bool) -> int:
     return 0
 
 
-def _bar(status: StageStatus, online: int, total: int) -> None:
-    width = 30
-    filled = int(width * online / total) if total else 0
-    sys.stderr.write(
-        f"\r[{'#' * filled}{'.' * (width - filled)}] {online}/{total} {status.value:<20}"
-    )
-    sys.stderr.flush()
-
-
 def cmd_wait(args: argparse.Namespace) -> int:
     _check_id(args.id)
     stager = make_stager()
     record = next((r for r in StageBook().records() if str(r["id"]) == args.id), {})
     request = StageRequest(stager.name, args.id, surls=list(record.get("surls", [])))
     total = int(record.get("files") or 0)
-    status = wait_until_done(
-        stager,
-        request,
-        timeout=args.timeout,
-        interval=args.interval,
-        progress=lambda s, online, _t: _bar(s, online, total or online),
-    )
-    sys.stderr.write("\n")
+    with progress_bar(total or None, f"request {args.id}", unit="file") as bar:
+
+        def show(status: StageStatus, online: int, _total: int) -> None:
+            bar.set_postfix_str(status.value)
+            bar.update(online - bar.n)
+
+        status = wait_until_done(
+            stager, request, timeout=args.timeout, interval=args.interval, progress=show
+        )
     print(f"{args.id}: {status.value}")
     return 0 if status in (StageStatus.SUCCESS, StageStatus.FINISHED_OR_UNKNOWN) else 1
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import logging
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 from grid_lrt.shared.errors import ConfigError, UsageError
 from grid_lrt.shared.schema import TokenState
@@ -18,6 +20,7 @@ from .globalopts import json_option
 from .output import confirm, not_confirmed, print_json, print_table
 from .srm import load_links
 from .stale import add_stale_options, reset_stale_command
+from .watch import watch
 
 __all__ = ["register"]
 
@@ -46,6 +49,7 @@ _STATUS_EPILOG = """\
 examples:
   lrt tokens status L229507_pref_cal1          counts per state of one type
   lrt tokens status                            every type of the database
+  lrt tokens status L229507_pref_cal1 --watch  redrawn every 5 s until nothing runs
   lrt tokens status L229507_pref_cal1 --json | jq .types.L229507_pref_cal1.todo
 """
 
@@ -101,6 +105,15 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     status.add_argument("type", nargs="?", metavar="TYPE", help="token type (omit: every type)")
+    status.add_argument(
+        "--watch",
+        nargs="?",
+        type=float,
+        const=5.0,
+        metavar="SECONDS",
+        help="redraw the table every SECONDS (default 5) until no token is todo, locked or "
+        "waiting (or Ctrl-C)",
+    )
     json_option(status, "print JSON")
     add_connection_options(status)
     status.set_defaults(func=cmd_status)
@@ -205,6 +218,27 @@ def _per_type(counts: Dict[TokenState, int]) -> Dict[str, int]:
 
 def cmd_status(args: argparse.Namespace) -> int:
     tokens = pool(args)
+    if args.watch is not None:
+        if args.json:
+            raise UsageError("--watch draws a table; --json prints one answer", hint="give one")
+        if args.watch <= 0:
+            raise UsageError("--watch SECONDS must be more than 0")
+
+        def render() -> Tuple[str, bool]:
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                counts = _status_once(args, tokens)
+            busy = (TokenState.TODO, TokenState.LOCKED, TokenState.WAITING)
+            return buffer.getvalue(), not any(c[s] for c in counts.values() for s in busy)
+
+        watch(render, interval=args.watch)
+        return 0
+    _status_once(args, tokens)
+    return 0
+
+
+def _status_once(args: argparse.Namespace, tokens: Any) -> Dict[str, Dict[TokenState, int]]:
+    """Print the counts once (table or JSON); the counts per type."""
     types = {args.type: tokens.counts(args.type)} if args.type else tokens.types()
     if args.type and not sum(types[args.type].values()):
         log.warning(
@@ -215,17 +249,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         # one shape for one type and for all of them (README: "Command line")
         print_json({"database": tokens.name, "types": {t: _per_type(c) for t, c in types.items()}})
-        return 0
+        return types
     if args.type:
         print_table(["state", "tokens"], _counts_rows(types[args.type]))
-        return 0
+        return types
     if not types:
         log.warning("no tokens in database %s", tokens.name)
     headers = ["type", *[s.value for s in TokenState], "total"]
     print_table(
         headers, [[t, *[c[s] for s in TokenState], sum(c.values())] for t, c in types.items()]
     )
-    return 0
+    return types
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -39,6 +39,7 @@ def test_the_demo_runs_the_staged_campaign_twice_and_ends_the_same_way(
     assert "cal: 6 tokens released (staged)" in text and "target: released 12 tokens" in text
     assert "24 subbands checked, 0 problems" in text
     assert "campaign L654321_sample: every token done" in text
+    assert "report.html: 18 tokens of 2 type(s)" in text  # lrt report CAMPAIGN: every step
     assert (folder / "report.html").stat().st_size > 10_000
     assert os.environ.get("HOME") == home  # the demo's own HOME was only its own
     assert server_status(folder / "server") is None  # it stopped the server it started

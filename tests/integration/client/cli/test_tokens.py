@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
+from typing import Any, Dict
 
 import pytest
 
 from grid_lrt.client.cli.main import main
 from grid_lrt.client.token import TokenHandler
+from grid_lrt.shared.schema import TokenState
 from tests.support.couchdb import CouchServer
+from tests.support.helpers import couch
 from tests.support.paths import DATA
+from tests.support.pools import pool_of
 
 
 @pytest.fixture
@@ -186,3 +191,29 @@ def test_srm_convert_and_split(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert len((tmp_path / "srm_50_sara_SB150.txt").read_text().split()) == 1
     assert main(["srm", "split", str(DATA / "srm_50_sara.txt"), "--size", "0"]) == 2
     assert "--size must be at least 1" in capsys.readouterr().err
+
+
+def test_status_watch_redraws_until_nothing_runs(
+    env: str, couchdb_server: CouchServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_tokens(n_error=1, n_todo=2)
+    tokens = pool_of(couch(couchdb_server, env))
+
+    def finish(doc: Dict[str, Any]) -> bool:
+        doc.update(lock=1, done=2, output=0)
+        return True
+
+    todo = tokens.ids("cli", TokenState.TODO)
+    later = threading.Timer(1.0, lambda: tokens.update(todo, finish))
+    later.start()
+    try:
+        assert main(["tokens", "status", "cli", "--watch", "0.3"]) == 0
+    finally:
+        later.join()
+    out = capsys.readouterr().out
+    frames = out.split("\n\n")
+    assert len(frames) >= 2 and out.count(", final]") == 1
+    assert frames[0].split("todo")[1].split()[0] == "2"
+    assert frames[-1].split("todo")[1].split()[0] == "0" and "final]" in frames[-1]
+    assert main(["tokens", "status", "cli", "--watch", "--json"]) == 2
+    assert "--watch draws a table" in capsys.readouterr().err
