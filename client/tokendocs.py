@@ -19,6 +19,7 @@ import logging
 import math
 import mimetypes
 import re
+import time
 from collections import Counter
 from pathlib import Path
 from typing import IO, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
@@ -27,6 +28,8 @@ from grid_lrt.shared.couch import DocumentNotFoundError
 from grid_lrt.shared.errors import UsageError
 from grid_lrt.shared.pool import BulkResult, Mutator, TokenPool
 from grid_lrt.shared.schema import inline_attachment, make_token_id, new_token, reset_for_retry
+
+from .staging.release import hold_token
 
 __all__ = [
     "check_finite",
@@ -165,7 +168,8 @@ def create_tokens(pool: TokenPool, docs: Sequence[Mapping[str, Any]]) -> BulkRes
             existed" would hide that these tokens were never made), or some tokens could not
             be written (the others were; re-running retries).
     """
-    result = pool.create(docs)
+    now = time.time()
+    result = pool.create([_held_since(doc, now) for doc in docs])
     if result.existing:
         _refuse_foreign(pool, docs, result)
         log.warning(
@@ -182,6 +186,17 @@ def create_tokens(pool: TokenPool, docs: Sequence[Mapping[str, Any]]) -> BulkRes
             hint=f"{len(result.changed)} others were created; re-run to retry the rest",
         )
     return result
+
+
+def _held_since(doc: Mapping[str, Any], now: float) -> Mapping[str, Any]:
+    """A held token as it is written: ``times.held`` is its creation time (the report's
+    staging waits start there); the documents themselves stay the same every time."""
+    held = doc.get("held")
+    if not held or not isinstance(held, str):
+        return doc
+    stamped = {**doc, "times": dict(doc.get("times") or {})}
+    hold_token(stamped, held, now)
+    return stamped
 
 
 def _refuse_foreign(pool: TokenPool, docs: Sequence[Mapping[str, Any]], result: BulkResult) -> None:

@@ -35,6 +35,7 @@ from grid_lrt.shared.errors import ErrorCode
 from grid_lrt.shared.pool import TokenPool
 from grid_lrt.shared.schema import TokenState, state_of
 
+from ..staging.release import release_held
 from ..staging.release_requests import STAGING_FAILED
 from .spec import Campaign, Step
 
@@ -183,14 +184,13 @@ def release_after(pool: TokenPool, campaign: Campaign, step: Step) -> ReleaseRep
     dep_name, hold, ready = step.after, step.hold, report.ready
 
     def release(doc: Dict[str, Any]) -> bool:
-        if state_of(doc) is not TokenState.WAITING or doc.get("held") != hold:
+        if doc.get("held") != hold or not release_held(doc):
             return False
         results = doc.get(AFTER_RESULTS)
         doc[AFTER_RESULTS] = {
             **(results if isinstance(results, dict) else {}),
             dep_name: ready[str(doc["_id"])],
         }
-        doc["held"], doc["status"] = "", "todo"
         if str(doc.get("launcher_status", "")).startswith(f"waiting for {dep_name}: "):
             doc["launcher_status"] = ""  # an earlier pass's reason, no longer true
         return True

@@ -10,6 +10,7 @@ are all on disk to ``todo``. Tokens with LOST/UNAVAILABLE files are reported (an
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -20,7 +21,15 @@ from grid_lrt.shared.schema import TokenState, state_of
 from .base import FileState
 from .locality import status_url
 
-__all__ = ["ReleaseReport", "StateChecker", "input_links", "release_staged", "status_url"]
+__all__ = [
+    "ReleaseReport",
+    "StateChecker",
+    "hold_token",
+    "input_links",
+    "release_held",
+    "release_staged",
+    "status_url",
+]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +51,29 @@ class ReleaseReport:
     @property
     def still_held(self) -> int:
         return len(self.waiting) + len(self.lost) + len(self.errors)
+
+
+def hold_token(doc: Dict[str, Any], reason: str, now: Optional[float] = None) -> None:
+    """Hold a new token (state ``waiting``) for ``reason``; ``times.held`` records when, so
+    the report can show how long tokens waited for their data."""
+    doc["held"] = reason
+    times = doc.get("times")
+    if not isinstance(times, dict):
+        times = doc["times"] = {}
+    times["held"] = time.time() if now is None else now
+
+
+def release_held(doc: Dict[str, Any], now: Optional[float] = None) -> bool:
+    """Release a waiting token in place (``todo``, ``times.released``); False when it is not
+    waiting any more (released, reset or claimed meanwhile: a fenced write leaves it)."""
+    if state_of(doc) is not TokenState.WAITING:
+        return False
+    doc["held"], doc["status"] = "", "todo"
+    times = doc.get("times")
+    if not isinstance(times, dict):
+        times = doc["times"] = {}
+    times["released"] = time.time() if now is None else now
+    return True
 
 
 def input_links(pool: TokenPool, token_id: str) -> List[str]:
@@ -77,13 +109,6 @@ def release_staged(
         else:
             report.waiting[token_id] = sum(1 for u in urls if not states[u][0].on_disk)
 
-    def release(doc: Dict[str, Any]) -> bool:
-        if state_of(doc) is TokenState.WAITING:
-            doc["held"] = ""
-            doc["status"] = "todo"
-            return True
-        return False
-
     def mark_lost(doc: Dict[str, Any]) -> bool:
         message = f"input data lost/unavailable: {len(report.lost[doc['_id']])} files"
         if doc.get("launcher_status") == message:
@@ -91,7 +116,7 @@ def release_staged(
         doc["launcher_status"] = message
         return True
 
-    result = pool.update(ready, release)
+    result = pool.update(ready, release_held)
     report.released = result.changed
     if report.lost:
         pool.update(list(report.lost), mark_lost)

@@ -22,10 +22,10 @@ from typing import Any, Dict, List, Mapping, Sequence, Set, Tuple
 
 from grid_lrt.shared.couch import CouchError, DocumentNotFoundError
 from grid_lrt.shared.pool import TokenPool
-from grid_lrt.shared.schema import TokenState, state_of
+from grid_lrt.shared.schema import TokenState
 
 from .base import Stager, StageRequest, StageStatus, StagingError, UnknownRequestError
-from .release import INPUT_LIST, ReleaseReport, input_links
+from .release import INPUT_LIST, ReleaseReport, input_links, release_held
 
 __all__ = ["STAGING_FAILED", "RequestReport", "release_by_requests"]
 
@@ -108,12 +108,6 @@ def release_by_requests(
         else:
             report.waiting[token_id] = sum(1 for link in token_links if link not in online)
 
-    def release(doc: Dict[str, Any]) -> bool:
-        if state_of(doc) is not TokenState.WAITING:
-            return False
-        doc["held"], doc["status"] = "", "todo"
-        return True
-
     def mark_failed(doc: Dict[str, Any]) -> bool:
         bad = report.failed[str(doc["_id"])]
         first, reason = next(iter(bad.items()))
@@ -123,7 +117,7 @@ def release_by_requests(
         doc["launcher_status"] = message
         return True
 
-    report.released = pool.update(ready, release).changed
+    report.released = pool.update(ready, release_held).changed
     if report.failed:
         pool.update(list(report.failed), mark_failed)
     log.info("%s: released %d, still held %d", t_type, len(report.released), report.still_held)

@@ -8,6 +8,7 @@ with the service's reason."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any, Iterator, List, Tuple
 
@@ -18,6 +19,7 @@ from grid_lrt.client.campaign.spec import load_campaign
 from grid_lrt.client.cli.main import main
 from grid_lrt.client.devtools.stageit import StageItSimulator
 from grid_lrt.client.devtools.tapefolder import TapeFolder
+from grid_lrt.client.report.collect import collect
 from grid_lrt.shared.schema import TokenState
 from tests.integration.client.conftest import CliEnv
 from tests.support.pilots import stop_local_pilots
@@ -102,6 +104,10 @@ def test_held_until_staged_then_both_steps_run_and_every_result_matches(
         assert all(archive.is_online(s) for s in _records(spec)[0]["surls"])
         check = check_sample(cli_env.pool, load_campaign(spec))
         assert check.ok and check.checked == 16, check.problems
+        for doc in cli_env.pool.docs(cli_env.pool.ids(CAL)):  # how long each waited
+            assert 0 < doc["times"]["held"] <= doc["times"]["released"] <= doc["times"]["done"]
+        waits = collect(cli_env.pool, CAL, now=time.time()).staging_waits
+        assert waits is not None and waits.count == 4 and waits.median >= 1.0  # 3 s to stage
         assert TOKEN not in err
     finally:
         sim.stop()
