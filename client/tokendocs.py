@@ -29,6 +29,7 @@ from grid_lrt.shared.errors import UsageError
 from grid_lrt.shared.pool import BulkResult, Mutator, TokenPool
 from grid_lrt.shared.schema import inline_attachment, make_token_id, new_token, reset_for_retry
 
+from .progress import progress_bar
 from .staging.release import hold_token
 
 __all__ = [
@@ -160,6 +161,10 @@ def chunk_tokens(
     return docs
 
 
+#: Tokens per bulk request of :func:`create_tokens` (the progress bar moves per batch).
+CREATE_BATCH = 500
+
+
 def create_tokens(pool: TokenPool, docs: Sequence[Mapping[str, Any]]) -> BulkResult:
     """Write new tokens in bulk; existing ids are reported (and logged), never touched.
 
@@ -169,7 +174,14 @@ def create_tokens(pool: TokenPool, docs: Sequence[Mapping[str, Any]]) -> BulkRes
             be written (the others were; re-running retries).
     """
     now = time.time()
-    result = pool.create([_held_since(doc, now) for doc in docs])
+    result = BulkResult()
+    with progress_bar(len(docs), "creating tokens", unit="token", leave=False) as bar:
+        for start in range(0, len(docs), CREATE_BATCH):
+            part = pool.create([_held_since(d, now) for d in docs[start : start + CREATE_BATCH]])
+            result.changed.extend(part.changed)
+            result.existing.extend(part.existing)
+            result.failed.update(part.failed)
+            bar.update(len(part.changed) + len(part.existing) + len(part.failed))
     if result.existing:
         _refuse_foreign(pool, docs, result)
         log.warning(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Dict
@@ -11,7 +13,8 @@ import pytest
 
 from grid_lrt.client.cli.main import main
 from grid_lrt.client.token import TokenHandler
-from grid_lrt.shared.schema import TokenState
+from grid_lrt.client.tokendocs import create_tokens
+from grid_lrt.shared.schema import TokenState, new_token
 from tests.support.couchdb import CouchServer
 from tests.support.helpers import couch
 from tests.support.paths import DATA
@@ -217,3 +220,24 @@ def test_status_watch_redraws_until_nothing_runs(
     assert frames[-1].split("todo")[1].split()[0] == "0" and "final]" in frames[-1]
     assert main(["tokens", "status", "cli", "--watch", "--json"]) == 2
     assert "--watch draws a table" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_bulk_creation_shows_progress_at_a_terminal_only(
+    env: str, couchdb_server: CouchServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens = pool_of(couch(couchdb_server, env))
+    docs = [new_token("bulk", f"t_bulk_{i:04d}") for i in range(1200)]  # three batches
+    screen = _Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    assert len(create_tokens(tokens, docs)) == 1200
+    shown = screen.getvalue()
+    assert "creating tokens:" in shown and "0/1200" in shown and "token/s" in shown
+    pipe = io.StringIO()  # not a terminal: no bar
+    monkeypatch.setattr(sys, "stderr", pipe)
+    assert create_tokens(tokens, docs).existing[:1] == ["t_bulk_0000"]
+    assert "creating tokens" not in pipe.getvalue()
