@@ -37,6 +37,8 @@ from grid_lrt.shared.errors import LrtError, UsageError
 from grid_lrt.shared.pool import CouchTokenPool
 from grid_lrt.shared.schema import TokenState, state_of
 
+from .progress import progress_bar
+
 __all__ = [
     "FINISHED",
     "NAME_LIMIT",
@@ -201,10 +203,13 @@ def archive_tokens(
         LrtError: the files cannot be written (the message names the folder).
     """
     archived = into if into is not None else Archived()
+    ids = list(token_ids)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for token_id in token_ids:
-            _archive_one(pool, token_id, folder, archived)
+        with progress_bar(len(ids), "archiving", unit="token", leave=False) as bar:
+            for token_id in ids:
+                _archive_one(pool, token_id, folder, archived)
+                bar.update(1)
     except OSError as exc:
         raise LrtError(
             f"cannot write the archive into {folder}: {exc.strerror or exc}",

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any, Dict, List
@@ -242,3 +244,22 @@ def test_ids_and_attachment_names_cannot_leave_the_archive(
     # 8 tokens: 8 dumps, 7 x 4 evil attachments and t_a's b.dump, each in its own file
     assert len(files) == 8 + 7 * 4 + 1
     assert (folder / "t_a_attachment_b.dump").read_bytes() == b"an attachment named b.dump"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_archiving_shows_progress_at_a_terminal(
+    cli_env: CliEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(cli_env, "done", "error")
+    screen = _Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    assert archive(tmp_path / "out") == 0
+    assert "archiving:" in screen.getvalue() and "/2 [" in screen.getvalue()
+    quiet = _Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    assert main(["-q", "tokens", "archive", TYPE, "--dest", str(tmp_path / "q")]) == 0
+    assert "archiving" not in quiet.getvalue()  # -q: no bar even at a terminal
