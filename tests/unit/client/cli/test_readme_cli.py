@@ -7,6 +7,7 @@ import importlib
 import inspect
 import pkgutil
 import re
+import shlex
 from typing import Iterator, Set, Type
 
 from grid_lrt.client import cli
@@ -70,3 +71,29 @@ def test_every_cli_module_is_small() -> None:
     for found in pkgutil.iter_modules(cli.__path__):
         module = importlib.import_module(f"{cli.__name__}.{found.name}")
         assert len(inspect.getsource(module).splitlines()) < 400, found.name
+
+
+def _readme_commands() -> Iterator[str]:
+    """Every ``lrt ...`` command line of README's bash blocks (continuations joined)."""
+    for block in re.findall(r"```bash\n(.*?)```", README, flags=re.S):
+        for raw in block.replace("\\\n", " ").splitlines():
+            line = raw.split(" #", 1)[0].strip()
+            if line.startswith("lrt "):
+                yield line
+
+
+def test_every_lrt_command_of_the_readme_parses() -> None:
+    """A new user copies them: each one is accepted by the real parser as written."""
+    parser = build_parser()
+    commands = list(_readme_commands())
+    assert len(commands) > 30
+    refused = []
+    for command in commands:
+        words = shlex.split(re.split(r"\s[<>|]\s?", command, maxsplit=1)[0])[1:]
+        words = [w for w in words if not w.startswith("$(")]
+        try:
+            parser.parse_args(words)
+        except SystemExit as exc:
+            if exc.code != 0:  # --help and --version exit 0
+                refused.append(command)
+    assert refused == []
