@@ -8,9 +8,13 @@ log file or a batch job's output (tqdm's ``disable=None``), and never under ``lr
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import queue
+import threading
+from typing import Any, Callable, Optional, Tuple, TypeVar
 
-__all__ = ["progress_bar", "set_quiet"]
+__all__ = ["progress_bar", "set_quiet", "while_waiting"]
+
+T = TypeVar("T")
 
 _quiet = False
 
@@ -34,3 +38,34 @@ def progress_bar(total: Optional[int], desc: str, unit: str = "it", **options: A
         dynamic_ncols=True,
         **options,
     )
+
+
+def while_waiting(desc: str, call: Callable[[], T], *, after: float = 1.0) -> T:
+    """``call()``; when it takes longer than ``after`` seconds (a view index built cold on a
+    big database can take minutes), a bar with the time waited so far until it returns.
+
+    The call runs in a daemon thread, so Ctrl-C ends the wait at once; its exception is
+    raised here."""
+    answers: queue.Queue[Tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+    def run() -> None:
+        try:
+            answers.put((True, call()))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            answers.put((False, exc))
+
+    threading.Thread(target=run, name=f"lrt-wait-{desc}", daemon=True).start()
+    try:
+        found = answers.get(timeout=after)
+    except queue.Empty:
+        with progress_bar(None, desc, unit="s", bar_format="{desc}: {elapsed}") as bar:
+            while True:
+                try:
+                    found = answers.get(timeout=0.5)
+                    break
+                except queue.Empty:
+                    bar.refresh()
+    ok, value = found
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Tuple
 from grid_lrt.shared.errors import ConfigError, UsageError
 from grid_lrt.shared.schema import TokenState
 
+from ..progress import while_waiting
 from ..tokendocs import dropped_summary, reset_mutator
 from ..typeviews import TypeViews
 from .archive import register_archive
@@ -239,7 +240,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def _status_once(args: argparse.Namespace, tokens: Any) -> Dict[str, Dict[TokenState, int]]:
     """Print the counts once (table or JSON); the counts per type."""
-    types = {args.type: tokens.counts(args.type)} if args.type else tokens.types()
+    waiting = f"counting (the server builds its index after a bulk load: {tokens.name})"
+    types: Dict[str, Dict[TokenState, int]] = while_waiting(
+        waiting,
+        (lambda: {args.type: tokens.counts(args.type)}) if args.type else tokens.types,
+    )
     if args.type and not sum(types[args.type].values()):
         log.warning(
             "no tokens of type %s in database %s; `lrt tokens status` lists the types it holds",

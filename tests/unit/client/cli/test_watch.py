@@ -4,10 +4,14 @@ Ctrl-C; and the progress bars stay out of ``lrt -q``."""
 from __future__ import annotations
 
 import io
+import sys
+import time
 from typing import List, Tuple
 
+import pytest
+
 from grid_lrt.client.cli.watch import watch
-from grid_lrt.client.progress import progress_bar, set_quiet
+from grid_lrt.client.progress import progress_bar, set_quiet, while_waiting
 
 
 class _Terminal(io.StringIO):
@@ -62,3 +66,22 @@ def test_no_progress_bar_under_quiet() -> None:
             assert bar.disable
     finally:
         set_quiet(False)
+
+
+def test_a_slow_call_shows_the_time_waited_and_a_quick_one_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    screen = _Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    assert while_waiting("counting", lambda: 42, after=0.5) == 42
+    assert screen.getvalue() == ""
+    assert while_waiting("counting", lambda: time.sleep(1.2) or 7, after=0.3) == 7
+    assert "counting: 00:0" in screen.getvalue()
+
+
+def test_the_calls_error_is_raised_in_the_caller() -> None:
+    def fail() -> int:
+        raise ValueError("no such view")
+
+    with pytest.raises(ValueError, match="no such view"):
+        while_waiting("counting", fail, after=0.2)
