@@ -23,6 +23,7 @@ from grid_lrt.shared.errors import UsageError
 from grid_lrt.shared.schema import TokenState
 
 from .. import token_archive
+from .completers import token_type
 from .connect import add_connection_options, pool
 from .output import confirm, not_confirmed
 
@@ -53,7 +54,7 @@ def register_archive(verbs: Any, type_help: str) -> None:
         "  lrt tokens archive L229507_cal1 --dest /project/archive --delete --yes",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    arch.add_argument("type", metavar="TYPE", help=type_help)
+    token_type(arch.add_argument("type", metavar="TYPE", help=type_help))
     arch.add_argument("--dest", default=".", help="folder to write into, made if missing (.)")
     arch.add_argument("--no-compress", action="store_true", help="keep a folder, no tar.gz")
     arch.add_argument(

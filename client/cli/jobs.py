@@ -13,6 +13,7 @@ from ..submit.condor import CondorBackend
 from ..submit.ledger import Ledger
 from ..submit.submission import BACKENDS, poll
 from ..submit.tools import SubmitError
+from .completers import token_type
 from .connect import add_connection_options, pool
 from .globalopts import json_option
 from .output import print_json, print_table
@@ -48,7 +49,9 @@ def register(subparsers: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    status.add_argument("t_type", nargs="?", metavar="TYPE", help="only this token type")
+    token_type(
+        status.add_argument("t_type", nargs="?", metavar="TYPE", help="only this token type")
+    )
     status.add_argument("--backend", choices=sorted(BACKENDS), help="only this backend")
     json_option(status, "print the result as JSON")
     add_connection_options(status)

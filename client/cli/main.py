@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete's global completion looks for it in the first 1024 bytes)
 """``lrt``: the login-node command line. Nouns, then verbs: ``lrt tokens status TYPE``.
 
 This module is the one place where exceptions become exit statuses:
@@ -11,6 +12,10 @@ This module is the one place where exceptions become exit statuses:
 
 Results go to stdout, logs, warnings and progress to stderr. The global options (``-v``,
 ``-q``, ``--json``, ``--config FILE``) are taken before or after the verb (``globalopts``).
+
+Tab completion: a shell that ran ``lrt completion bash`` runs ``lrt`` with ``_ARGCOMPLETE``
+set on TAB; ``main`` then hands the parser to argcomplete, which prints the completions and
+exits before anything is parsed or run. argcomplete is imported only then.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from grid_lrt.shared.logsetup import setup_logging
 from ..progress import set_quiet
 from . import (
     campaign,
+    completion,
     config,
     database,
     demo,
@@ -89,11 +95,17 @@ def build_parser() -> argparse.ArgumentParser:
     campaign.register(nouns)
     report.register(nouns)
     config.register(nouns)
+    completion.register(nouns)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (lrt completion)
+        import argcomplete
+
+        # options only after a "-": a TAB after `lrt tokens status ` lists the types alone
+        argcomplete.autocomplete(parser, always_complete_options=False)  # prints, exits
     try:
         args = parser.parse_args(list(argv) if argv is not None else None)
     except BrokenPipeError:  # `lrt --help | head`

@@ -13,6 +13,7 @@ from typing import Any, List
 from grid_lrt.shared.errors import UsageError
 
 from ..report.collect import TypeReport, collect
+from .completers import token_type_or_campaign
 from .connect import add_connection_options, pool
 
 __all__ = ["register"]
@@ -41,11 +42,14 @@ def register(subparsers: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    report.add_argument(
-        "types",
-        nargs="+",
-        metavar="TYPE",
-        help="token type (the 'type' field of its tokens), or a campaign file: its steps' types",
+    token_type_or_campaign(
+        report.add_argument(
+            "types",
+            nargs="+",
+            metavar="TYPE",
+            help="token type (the 'type' field of its tokens), "
+            "or a campaign file: its steps' types",
+        )
     )
     report.add_argument(
         "-o", "--output", required=True, type=Path, help="the HTML file to write, e.g. report.html"

@@ -22,6 +22,7 @@ from ..sandboxes import (
     upload_tarball,
 )
 from ..sandboxes.tarball import checksums_of
+from .completers import token_type
 from .connect import add_connection_options, pool
 from .globalopts import json_option
 from .output import print_json
@@ -100,8 +101,10 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="keep the built tarball and manifest in DIR (default: a temporary folder)",
     )
-    upload.add_argument(
-        "--tokens", metavar="TYPE", help="write SBXloc and SBXchecksum into every token of TYPE"
+    token_type(
+        upload.add_argument(
+            "--tokens", metavar="TYPE", help="write SBXloc and SBXchecksum into every token of TYPE"
+        )
     )
     policy = upload.add_mutually_exclusive_group()
     policy.add_argument(

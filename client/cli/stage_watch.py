@@ -17,6 +17,7 @@ from ..staging.request_macaroons import NoMacaroonsError, request_macaroons
 from ..staging.services import make_stager
 from ..staging.stagebook import StageBook
 from ..staging.stageit import StageItStager
+from .completers import token_type
 from .connect import add_connection_options, pool
 
 __all__ = ["register"]
@@ -41,7 +42,7 @@ def register(verbs: Any) -> None:
             f"  lrt stage {verb} L229507_cal1 --by files --door https://webdav.example.org:2880",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        sub.add_argument("type", metavar="TYPE", help="token type")
+        token_type(sub.add_argument("type", metavar="TYPE", help="token type"))
         sub.add_argument("--by", choices=("requests", "files"), help=_BY_HELP)
         sub.add_argument("--door", metavar="URL", help="https/davs door to check states through")
         sub.add_argument("--workers", type=int, default=16, help="concurrent state checks")

@@ -23,6 +23,7 @@ from ..submit.submission import (
 )
 from ..submit.submission import submit as submit_pilots
 from ..zipapp.wheels import build_with_fallback
+from .completers import token_type
 from .connect import add_connection_options, credentials, pool
 from .globalopts import json_option
 from .output import print_json
@@ -55,8 +56,10 @@ def _spec_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend", required=True, choices=sorted(BACKENDS), help="the batch system"
     )
-    parser.add_argument(
-        "--type", dest="t_type", required=True, metavar="TYPE", help="the token type to drain"
+    token_type(
+        parser.add_argument(
+            "--type", dest="t_type", required=True, metavar="TYPE", help="the token type to drain"
+        )
     )
     parser.add_argument("--cpus", type=int, default=1, help="cores per pilot (default: 1)")
     parser.add_argument("--memory", type=int, default=2048, metavar="MB", help="default: 2048")

@@ -16,6 +16,7 @@ from ..progress import while_waiting
 from ..tokendocs import dropped_summary, reset_mutator
 from ..typeviews import TypeViews
 from .archive import register_archive
+from .completers import token_type
 from .connect import add_connection_options, pool
 from .globalopts import json_option
 from .output import confirm, not_confirmed, print_json, print_table
@@ -77,7 +78,7 @@ def register(subparsers: Any) -> None:
         # its --config is the token configuration; the global one goes before the verb
         conflict_handler="resolve",
     )
-    create.add_argument("type", metavar="TYPE", help=_TYPE_HELP)
+    token_type(create.add_argument("type", metavar="TYPE", help=_TYPE_HELP))
     create.add_argument("--srm", required=True, metavar="FILE", help="SURL list, one link per line")
     create.add_argument(
         "--config",
@@ -105,7 +106,9 @@ def register(subparsers: Any) -> None:
         epilog=_STATUS_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    status.add_argument("type", nargs="?", metavar="TYPE", help="token type (omit: every type)")
+    token_type(
+        status.add_argument("type", nargs="?", metavar="TYPE", help="token type (omit: every type)")
+    )
     status.add_argument(
         "--watch",
         nargs="?",
@@ -126,7 +129,7 @@ def register(subparsers: Any) -> None:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    listing.add_argument("type", metavar="TYPE", help=_TYPE_HELP)
+    token_type(listing.add_argument("type", metavar="TYPE", help=_TYPE_HELP))
     listing.add_argument("view", metavar="VIEW", help=_VIEW_HELP)
     json_option(listing, "print JSON")
     add_connection_options(listing)
@@ -143,7 +146,7 @@ def register(subparsers: Any) -> None:
             epilog=_EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        sub.add_argument("type", metavar="TYPE", help=_TYPE_HELP)
+        token_type(sub.add_argument("type", metavar="TYPE", help=_TYPE_HELP))
         sub.add_argument(
             "view", metavar="VIEW", help=_VIEW_HELP, nargs="?" if verb == "reset" else None
         )
