@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from typing import Any
 
+from ..devtools.service import run_until_stopped
 from ..devtools.stageit_options import add_arguments
 
 __all__ = ["lta_exports", "register"]
@@ -62,14 +62,6 @@ def register(subparsers: Any) -> None:
     stageit.set_defaults(func=cmd_stageit_simulator)
 
 
-def _run_until_interrupted() -> None:
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-
-
 def lta_exports(url: str, user: str, password_from_env: bool) -> str:
     """The line that points ``lrt stage`` at the simulator: its URL, user and password.
 
@@ -95,7 +87,7 @@ def cmd_lta_simulator(args: argparse.Namespace) -> int:
         print(sim.url, flush=True)
         print(lta_exports(sim.url, args.user, bool(chosen)), flush=True)
         print("Ctrl-C stops the simulator", file=sys.stderr, flush=True)
-        _run_until_interrupted()
+        run_until_stopped()
     return 0
 
 

@@ -248,7 +248,7 @@ def test_lta_simulator_prints_a_usable_export_line(
         monkeypatch.delenv(name, raising=False)
     results: list[int] = []
 
-    def while_running() -> None:  # runs instead of the wait for Ctrl-C
+    def while_running() -> int:  # runs instead of the wait for Ctrl-C
         printed = capsys.readouterr().out.splitlines()
         exports = _export(printed[1])
         assert exports["LOFAR_LTA_PWD"] == "lta-secret"  # the loopback simulator's password
@@ -257,8 +257,9 @@ def test_lta_simulator_prints_a_usable_export_line(
         submitted = tmp_path / "srm.txt"
         submitted.write_text(_srm_lines(1)[0] + "\n", encoding="utf-8")
         results.append(main(["stage", "submit", str(submitted)]))
+        return 0
 
-    monkeypatch.setattr(dev, "_run_until_interrupted", while_running)
+    monkeypatch.setattr(dev, "run_until_stopped", while_running)
     assert main(["dev", "lta-simulator", "--port", "0", "--delay", "0.1"]) == 0
     assert results == [0]  # the exported credentials were accepted
 

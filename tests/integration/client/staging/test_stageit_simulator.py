@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -141,6 +142,8 @@ def test_lrt_dev_stageit_simulator(tmp_path: Path) -> None:
         try:
             _out, err = proc.communicate(timeout=60)  # a loaded CI machine is slow
         except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)  # its threads' stacks, for the message
+            time.sleep(1)
             proc.kill()  # never leave it running (its pipes would warn in a later test)
             _out, err = proc.communicate()
             pytest.fail(f"the simulator did not stop within 60 s of Ctrl-C: {err[-2000:]}")
