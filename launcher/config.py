@@ -122,6 +122,13 @@ OPTIONS: Mapping[str, Any] = {
         "int",
         "pick a random token among this many todo tokens (fewer collisions)",
     ),
+    "claim_settle": (
+        "LRT_CLAIM_SETTLE",
+        "auto",
+        "str",
+        "confirm each claim this long after it landed, for databases kept in several "
+        "writable copies (auto: when the database says so; 0: never)",
+    ),
     "storage": (
         "LRT_STORAGE",
         "auto",
@@ -269,6 +276,7 @@ class LauncherConfig:
     sandbox_base: str = ""
     parallel: int = 4
     window: int = 100
+    claim_settle: str = "auto"
     storage: str = "auto"
     protocol: str = "auto"
     door: str = ""
@@ -362,6 +370,8 @@ class LauncherConfig:
             )
         if self.protocol not in ("auto", "https", "srm"):
             raise UsageError(f"unknown transfer protocol {self.protocol!r}: use auto, https or srm")
+        if self.claim_settle.strip().lower() != "auto":
+            parse_duration(self.claim_settle, what="--claim-settle")
         if self.window < 1 or self.parallel < 1:
             raise UsageError("--window and --parallel must be at least 1")
 

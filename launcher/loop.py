@@ -21,6 +21,7 @@ from grid_lrt.shared.pool import CouchTokenPool, Patience
 
 from .claim import Claimer
 from .config import LauncherConfig
+from .confirm import confirm_claim, settle_time
 from .jobid import detect_batch_job
 from .runner import RunOutcome, TokenRun
 from .sandbox_cache import SandboxCache
@@ -74,6 +75,8 @@ class Launcher:
         self.sandboxes = SandboxCache(config.workdir / ".lrt-sandboxes")
         prefer = None if config.storage == "auto" else config.storage
         self._storage_for: Callable[[str], Storage] = lambda url: storage_for(url, prefer=prefer)
+        #: seconds between a claim and its confirmation, None: not confirmed (one copy)
+        self.settle: Optional[float] = None
         self.claimer = Claimer(
             self.pool,
             config.token_type,
@@ -96,7 +99,11 @@ class Launcher:
     def run(self) -> int:
         """Process tokens; return the exit status."""
         # Fail early, with a message, when the server cannot be reached (a restart is waited for).
-        Patience(min(START_PATIENCE, self.config.outage))(lambda: probe(self.db))
+        info = Patience(min(START_PATIENCE, self.config.outage))(lambda: probe(self.db))
+        self.settle = settle_time(self.config.claim_settle, info)
+        if self.settle is not None:
+            log.info("claims are confirmed %g s after they land (the database has several "
+                     "writable copies)", self.settle)  # fmt: skip
         self.pool.ensure_views()
         log.info(
             "launcher for %s tokens on %s/%s as %s; transfers: %s",
@@ -154,7 +161,14 @@ class Launcher:
                     signals.stopping.wait(pause)
                     continue
                 self._empty_since = None
-                session = TokenSession(self.pool, claim, lease=self.config.lease)
+                if self.settle is not None and not confirm_claim(
+                    self.pool, claim, self.settle, signals.stopping.wait
+                ):
+                    self.outcomes["backed off"] += 1  # another copy's claim holds it
+                    continue
+                session = TokenSession(
+                    self.pool, claim, lease=self.config.lease, replicated=self.settle is not None
+                )
                 run = TokenRun(
                     self.config,
                     session,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Dict
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from grid_lrt.shared.errors import LrtError
@@ -116,8 +116,9 @@ def _describe(response: Any) -> str:
     return f"HTTP {response.status_code} with {kind}"
 
 
-def probe(db: CouchDB) -> None:
-    """The launcher's first request: the database must answer as CouchDB does.
+def probe(db: CouchDB) -> Dict[str, Any]:
+    """The launcher's first request: the database must answer as CouchDB does; its
+    description (``cluster`` tells how many copies a cluster keeps).
 
     Raises:
         ServerError: the answer is not CouchDB's JSON description of the database.
@@ -135,3 +136,4 @@ def probe(db: CouchDB) -> None:
             hint="PICAS_URL must be the CouchDB address itself (often port 6984 or 5984), "
             "not a web page, a proxy's login page or another service",
         )
+    return body

@@ -87,8 +87,12 @@ class TokenSession:
         *,
         lease: float,
         clock: Callable[[], float] = time.time,
+        replicated: bool = False,
     ) -> None:
         self.pool = pool
+        #: the database has several writable copies: the claim is checked against the
+        #: token's conflict revisions at each heartbeat and before results are committed
+        self.replicated = replicated
         self.token_id = claim.token_id
         self.attempt = claim.attempt
         self.owner = claim.owner
@@ -174,6 +178,23 @@ class TokenSession:
             self._ours(stored)
             if stored.get("_rev") != self._doc.get("_rev"):
                 self._doc = stored  # a user's edit: carry it on, the fence still holds
+        self.check_copies()
+
+    def check_copies(self, *, patience: Optional[Patience] = None) -> None:
+        """With several writable copies of the database: raise when a rival claim from
+        another copy ranks first (:mod:`grid_lrt.shared.pool.replicas`).
+
+        Raises:
+            TokenLostError: another launcher's claim of this token holds.
+        """
+        if not self.replicated:
+            return
+        found = self.pool.verdict(self.token_id, self.attempt, self.owner, patience=patience)
+        if not found.ours:
+            raise TokenLostError(
+                f"token {self.token_id} is no longer ours: {found.reason} (a claim made on "
+                "another copy of the database); dropping this run"
+            )
 
     def record_commit(self, urls: List[str]) -> None:
         """Record, fenced, that this attempt is committing its results to ``urls`` (the
@@ -261,6 +282,7 @@ class TokenSession:
                 return  # closed or given back: there is no lease to keep
             now = self.clock()
             self.update(lambda doc: renew(doc, now=now, lease=self.lease), patience=patience)
+        self.check_copies(patience=patience)
 
     def finish(
         self,

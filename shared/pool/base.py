@@ -124,6 +124,19 @@ class Claim:
         return str(self.doc["_id"])
 
 
+@dataclass
+class ClaimVerdict:
+    """What a confirmation found for one claim."""
+
+    ours: bool
+    #: conflict revisions seen (0 on a single server)
+    conflicts: int = 0
+    #: leaves deleted to settle the conflict
+    deleted: List[str] = field(default_factory=list)
+    #: why the claim is not ours (for the log)
+    reason: str = ""
+
+
 @dataclass(frozen=True)
 class Lease:
     """A locked token's lease: when it runs out, and when it was last renewed."""
@@ -301,6 +314,18 @@ class TokenPool(Protocol):
 
         Raises:
             CouchError: the server refused the lock for another reason than a conflict.
+        """
+
+    def verdict(
+        self, token_id: str, attempt: int, owner: str, *, patience: Optional[Patience] = None
+    ) -> ClaimVerdict:
+        """Does the claim ``(attempt, owner)`` still hold, counting the token's conflict
+        revisions from other copies of the database (:mod:`.replicas`)? Settles a conflict
+        it finds (the losing leaves are deleted).
+
+        Raises:
+            CouchError: the server stayed silent longer than ``patience`` (default the
+                pool's own).
         """
 
     def write(self, change: FencedWrite, *, patience: Optional[Patience] = None) -> None:

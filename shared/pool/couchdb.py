@@ -33,8 +33,8 @@ from grid_lrt.shared.couch import ConflictError, CouchAuthError, CouchDB, Docume
 from grid_lrt.shared.lease import Worker, lease_expired, requeue
 from grid_lrt.shared.schema import TokenState
 
-from . import bulk
-from .base import BulkResult, ClaimAttempt, FencedWrite, Lease, Mutator
+from . import bulk, replicas
+from .base import BulkResult, ClaimAttempt, ClaimVerdict, FencedWrite, Lease, Mutator
 from .claiming import claim_at
 from .fenced import put_attachment, update_one, write_fenced
 from .patience import Patience
@@ -239,6 +239,12 @@ class CouchTokenPool:
             carry=carry,
             patience=self.patience,
         )
+
+    def verdict(
+        self, token_id: str, attempt: int, owner: str, *, patience: Optional[Patience] = None
+    ) -> ClaimVerdict:
+        wait = self.patience if patience is None else patience
+        return wait(lambda: replicas.verdict(self.db, token_id, attempt, owner))
 
     def write(self, change: FencedWrite, *, patience: Optional[Patience] = None) -> None:
         write_fenced(self.db, change, patience=self.patience if patience is None else patience)
