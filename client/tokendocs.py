@@ -5,7 +5,8 @@ config's ``Token`` fields, the first subband in ``key_name``, the chunk's links 
 ``srm.txt`` (inline, so a thousand tokens are one request, not two per token as GRID_LRT did),
 and the GRID_LRT id ``t_<type>_<id_append>[_<PIPELINE_STEP>]_<id_prefix><key:03d>``.
 :func:`create_tokens` writes them; running it again creates no duplicates and reports the ids
-that existed already.
+that existed already. It and :func:`bulk_update` show a progress bar (a widget in Jupyter, see
+:mod:`grid_lrt.client.progress`) when asked to and there is more than one batch to write.
 
 :func:`reset_mutator` is the reset of ``lrt tokens reset`` and ``TokenHandler.reset_tokens``;
 with ``del_attach`` it drops only what a launcher attached while running the token
@@ -22,17 +23,32 @@ import re
 import time
 from collections import Counter
 from pathlib import Path
-from typing import IO, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (
+    IO,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+)
 
 from grid_lrt.shared.couch import DocumentNotFoundError
 from grid_lrt.shared.errors import UsageError
 from grid_lrt.shared.pool import BulkResult, Mutator, TokenPool
+from grid_lrt.shared.pool.bulk import BATCH
 from grid_lrt.shared.schema import inline_attachment, make_token_id, new_token, reset_for_retry
 
 from .progress import progress_bar
 from .staging.release import hold_token
 
 __all__ = [
+    "bulk_update",
     "check_finite",
     "chunk_tokens",
     "content_type_of",
@@ -40,6 +56,7 @@ __all__ = [
     "drop_run_attachments",
     "dropped_summary",
     "find_non_finite",
+    "in_batches",
     "is_run_attachment",
     "read_attachment",
     "read_upload",
@@ -49,6 +66,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Chunks = Union[Mapping[Any, Any], Iterable[Tuple[Any, Any]]]
+T = TypeVar("T")
 
 
 def read_upload(filehandle: Union[IO[Any], bytes, str, Path]) -> bytes:
@@ -161,12 +179,48 @@ def chunk_tokens(
     return docs
 
 
-#: Tokens per bulk request of :func:`create_tokens` (the progress bar moves per batch).
-CREATE_BATCH = 500
+def in_batches(
+    items: Sequence[T],
+    write: Callable[[Sequence[T]], BulkResult],
+    progress: Optional[str] = None,
+    size: Optional[int] = None,
+) -> BulkResult:
+    """``write(items)``, or with ``progress`` (the bar's label) and more than ``size`` items
+    (default ``BATCH``), ``write`` batch by batch under a progress bar, the results added up.
+    The requests are the same either way: the pool writes ``BATCH`` documents per request."""
+    size = size or BATCH
+    if progress is None or len(items) <= size:
+        return write(items)
+    total = BulkResult()
+    with progress_bar(len(items), progress, unit="token") as bar:
+        for start in range(0, len(items), size):
+            part = write(items[start : start + size])
+            total.changed += part.changed
+            total.unchanged += part.unchanged
+            total.existing += part.existing
+            total.missing += part.missing
+            total.failed.update(part.failed)
+            bar.update(min(size, len(items) - start))
+    return total
 
 
-def create_tokens(pool: TokenPool, docs: Sequence[Mapping[str, Any]]) -> BulkResult:
+def bulk_update(
+    pool: TokenPool, ids: Iterable[str], mutate: Mutator, *, progress: Optional[str] = None
+) -> BulkResult:
+    """``pool.update(ids, mutate)``, with a progress bar labelled ``progress`` above a batch."""
+    unique = list(dict.fromkeys(ids))  # as pool.update does, so a batch never repeats an id
+    return in_batches(unique, lambda batch: pool.update(batch, mutate), progress)
+
+
+def create_tokens(
+    pool: TokenPool,
+    docs: Sequence[Mapping[str, Any]],
+    *,
+    progress: Optional[str] = "creating tokens",
+) -> BulkResult:
     """Write new tokens in bulk; existing ids are reported (and logged), never touched.
+
+    ``progress``: the label of a progress bar, shown above one batch (:func:`in_batches`).
 
     Raises:
         UsageError: some ids are held by tokens of another type (reporting those as "already
@@ -174,14 +228,7 @@ def create_tokens(pool: TokenPool, docs: Sequence[Mapping[str, Any]]) -> BulkRes
             be written (the others were; re-running retries).
     """
     now = time.time()
-    result = BulkResult()
-    with progress_bar(len(docs), "creating tokens", unit="token", leave=False) as bar:
-        for start in range(0, len(docs), CREATE_BATCH):
-            part = pool.create([_held_since(d, now) for d in docs[start : start + CREATE_BATCH]])
-            result.changed.extend(part.changed)
-            result.existing.extend(part.existing)
-            result.failed.update(part.failed)
-            bar.update(len(part.changed) + len(part.existing) + len(part.failed))
+    result = in_batches([_held_since(doc, now) for doc in docs], pool.create, progress)
     if result.existing:
         _refuse_foreign(pool, docs, result)
         log.warning(

@@ -5,7 +5,8 @@ core (:class:`~grid_lrt.shared.pool.CouchTokenPool`, :class:`~grid_lrt.client.ty
 :mod:`grid_lrt.client.tokendocs`, :mod:`grid_lrt.client.token_archive`), which also fixes the
 original's bugs: user keys are never overwritten by defaults, deleting is a real delete (not
 ``_purge``), attachments are binary-safe, archiving works when the folder exists, and
-``add_mapreduce_view`` stores the view under its own name.
+``add_mapreduce_view`` stores the view under its own name. Changing or deleting more than a
+thousand tokens at once shows a progress bar (a widget in Jupyter), one step per batch.
 
 Example::
 
@@ -39,10 +40,12 @@ from grid_lrt.shared.schema import (
 from .. import token_archive
 from ..credentials import picas_cred
 from ..tokendocs import (
+    bulk_update,
     check_finite,
     content_type_of,
     create_tokens,
     dropped_summary,
+    in_batches,
     read_attachment,
     read_upload,
     reset_mutator,
@@ -236,8 +239,11 @@ class TokenHandler:
         was changed.
         """
         dropped: Dict[str, List[str]] = {}
-        result = self.pool.update(
-            self.ids_in_view(view_name, key), reset_mutator(del_attach, dropped)
+        result = bulk_update(
+            self.pool,
+            self.ids_in_view(view_name, key),
+            reset_mutator(del_attach, dropped),
+            progress="resetting tokens",
         )
         if del_attach:
             log.info("%s: %s", self.t_type, dropped_summary(dropped, result.changed))
@@ -251,20 +257,24 @@ class TokenHandler:
             doc["lock"] = 1
             return True
 
-        return self.pool.update(self.ids_in_view(view_name), set_status)
+        return bulk_update(
+            self.pool, self.ids_in_view(view_name), set_status, progress=f"setting {status}"
+        )
 
     def delete_tokens(
         self, view_name: str = "test_view", key: Optional[Sequence[Any]] = None
     ) -> BulkResult:
         """Delete the tokens of a view (optionally only those with ``key=[field, value]``)."""
-        result = self.pool.delete(self.ids_in_view(view_name, key))
+        ids = list(dict.fromkeys(self.ids_in_view(view_name, key)))
+        result = in_batches(ids, self.pool.delete, progress="deleting tokens")
         for token_id in result.changed:
             log.info("deleted token %s", token_id)
         return result
 
     def remove_error(self) -> BulkResult:
         """Delete every token of this type in the error state."""
-        return self.pool.delete(self.pool.ids(self.t_type, TokenState.ERROR))
+        ids = self.pool.ids(self.t_type, TokenState.ERROR)
+        return in_batches(ids, self.pool.delete, progress="deleting tokens")
 
     def clear_all_views(self) -> None:
         """Delete the tokens of every view (except ``overview_total``), then the views."""
@@ -276,7 +286,7 @@ class TokenHandler:
 
     def purge_tokens(self) -> None:
         """Delete ALL tokens of this type, its views and ``_design/<type>``."""
-        self.pool.delete(self.pool.ids(self.t_type))
+        in_batches(self.pool.ids(self.t_type), self.pool.delete, progress="deleting tokens")
         self.type_views.drop()
         self.views = {}
 

@@ -3,7 +3,8 @@
 A façade over :mod:`grid_lrt.client.tokendocs`: ``create_dict_tokens`` writes all tokens,
 each with its ``srm.txt`` inline, through ``_bulk_docs`` in batches (one request per thousand
 tokens, not two per token as GRID_LRT did). Re-running the same creation creates no
-duplicates; it reports the ids that already existed.
+duplicates; it reports the ids that already existed. Above a thousand tokens, creating them
+and changing them in bulk shows a progress bar (a widget in Jupyter), one step per batch.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from grid_lrt.shared.pool import BulkResult
 from grid_lrt.shared.schema import inline_attachment
 
 from ..tokenconfig import TokenConfig, load_token_config
-from ..tokendocs import Chunks, chunk_tokens, content_type_of, create_tokens, read_upload
+from ..tokendocs import (
+    Chunks,
+    bulk_update,
+    chunk_tokens,
+    content_type_of,
+    create_tokens,
+    read_upload,
+)
 from .tokenhandler import TokenHandler
 
 __all__ = ["TokenSet"]
@@ -70,7 +78,7 @@ class TokenSet:
             file_upload=file_upload,
             hold=hold,
         )
-        result = create_tokens(self.th.pool, docs)
+        result = create_tokens(self.th.pool, docs, progress="creating tokens")
         self.last_result = result
         self._tokens = sorted(set(self._tokens) | set(result.changed) | set(result.existing))
         return result
@@ -90,7 +98,8 @@ class TokenSet:
             doc.setdefault("_attachments", {})[name] = dict(data)
             return True
 
-        return self.th.pool.update(tok_list if tok_list is not None else self.tokens, attach)
+        ids = tok_list if tok_list is not None else self.tokens
+        return bulk_update(self.th.pool, ids, attach, progress=f"attaching {name}")
 
     def add_keys_to_list(
         self, key: str, val: Any, tok_list: Optional[List[str]] = None
@@ -104,7 +113,8 @@ class TokenSet:
             doc[key] = value
             return True
 
-        return self.th.pool.update(tok_list if tok_list is not None else self.tokens, set_key)
+        ids = tok_list if tok_list is not None else self.tokens
+        return bulk_update(self.th.pool, ids, set_key, progress=f"setting {key}")
 
     @property
     def tokens(self) -> List[str]:
