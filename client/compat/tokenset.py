@@ -5,6 +5,9 @@ each with its ``srm.txt`` inline, through ``_bulk_docs`` in batches (one request
 tokens, not two per token as GRID_LRT did). Re-running the same creation creates no
 duplicates; it reports the ids that already existed. Above a thousand tokens, creating them
 and changing them in bulk shows a progress bar (a widget in Jupyter), one step per batch.
+
+In a notebook a ``TokenSet`` shows itself as a table: its counts per state and its first
+tokens with their states (:mod:`.display`).
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from grid_lrt.shared.errors import ConfigError, UsageError
+from grid_lrt.shared.errors import ConfigError, LrtError, UsageError
 from grid_lrt.shared.pool import BulkResult
-from grid_lrt.shared.schema import inline_attachment
+from grid_lrt.shared.schema import inline_attachment, state_of
 
 from ..tokenconfig import TokenConfig, load_token_config
 from ..tokendocs import (
@@ -25,6 +28,7 @@ from ..tokendocs import (
     create_tokens,
     read_upload,
 )
+from .display import MAX_ROWS, Table, html_table, text_table
 from .tokenhandler import TokenHandler
 
 __all__ = ["TokenSet"]
@@ -48,6 +52,30 @@ class TokenSet:
             )
         self._tokens: List[str] = []
         self.last_result: Optional[BulkResult] = None
+
+    def __repr__(self) -> str:
+        return text_table(self._table())
+
+    def _repr_html_(self) -> str:
+        return html_table(self._table())
+
+    def _table(self) -> Table:
+        """``<TokenSet type='T' db='D' tokens=N: todo 45, done 6>`` over the first tokens and
+        their states, read now (three requests: the ids, the counts, the first tokens)."""
+        t_type, pool = self.th.t_type, self.th.pool
+        title = f"<TokenSet type={t_type!r} db={self.th.database.name!r}"
+        try:
+            ids = pool.ids(t_type)
+            counts = pool.counts(t_type)
+            states = {doc["_id"]: state_of(doc).value for doc in pool.docs(ids[:MAX_ROWS])}
+        except LrtError as exc:  # a repr never raises: say why there is no table
+            return Table(f"{title}>", (), note=f"(the tokens could not be read: {exc})")
+        per_state = ", ".join(f"{state.value} {n}" for state, n in counts.items() if n)
+        title += f" tokens={len(ids)}" + (f": {per_state}>" if per_state else ">")
+        if not ids:
+            return Table(title, (), note="(no tokens)")
+        rows = [[token_id, states.get(token_id, "deleted")] for token_id in ids[:MAX_ROWS]]
+        return Table(title, ("id", "state"), rows, max(0, len(ids) - MAX_ROWS))
 
     def create_dict_tokens(
         self,
