@@ -9,7 +9,7 @@ import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "typecheck", "tests", "tests_py39", "chaos"]
+nox.options.sessions = ["lint", "typecheck", "tests", "tests_py39", "chaos", "notebook"]
 
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -85,6 +85,22 @@ def chaos(session: nox.Session) -> None:
     _install_pouchdb(session)
     session.install("-e", ".", *TEST_DEPS)
     session.run("pytest", "tests/chaos", "-m", "chaos", *session.posargs)
+
+
+@nox.session(python="3.11")
+def notebook(session: nox.Session) -> None:
+    """docs/tutorial.ipynb executed end to end by nbclient in a kernel of this venv, against the
+    local on-disk server it starts and stops; fails on any cell error (tools/run_notebook.py,
+    which also stops a server a failed notebook left running). `-- --timeout S` per cell,
+    `-- --output out.ipynb` keeps the executed notebook."""
+    _install_pouchdb(session)
+    session.install("-e", ".", *PYPROJECT["dependency-groups"]["notebook"])
+    session.run(
+        "python",
+        str(ROOT / "tools" / "run_notebook.py"),
+        str(ROOT / "docs" / "tutorial.ipynb"),
+        *session.posargs,
+    )
 
 
 @nox.session(python="3.11")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: every nox session CI runs (lint, typecheck, tests, tests_py39).
+# The test command: every nox session CI runs (lint, typecheck, tests, tests_py39, chaos,
+# notebook).
 # Installs nox into .venv-nox on first use; extra arguments go to nox (e.g. -s tests -- -k view).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
