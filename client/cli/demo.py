@@ -31,17 +31,24 @@ import contextlib
 import os
 import shlex
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
 from grid_lrt.shared.errors import LrtError
+from grid_lrt.shared.pool import CouchTokenPool
 
 from ..campaign.sample import check_sample
 from ..campaign.spec import load_campaign
 from ..devtools.tapefolder import TapeFolder
+from ..submit.ledger import Ledger
+from ..submit.submission import poll
 from .connect import pool
 
 __all__ = ["register"]
+
+#: Seconds the demo waits for its pilots to exit before it stops the server.
+PILOT_EXIT = 60.0
 
 _EPILOG = """\
 examples:
@@ -129,6 +136,7 @@ _ENVIRONMENT = (
     "LOFAR_LTA_PWD",
     "LRT_STAGE_DIR",
     "LRT_DATA_DOOR",
+    "LRT_LINGER",
     "REQUESTS_CA_BUNDLE",
     "SSL_CERT_FILE",
 )
@@ -154,12 +162,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 sim.write_stagingrc(home / ".stagingrc")
                 os.environ.update(sim.client_env)
                 os.environ["LRT_DATA_DOOR"] = archive.door
+                # A pilot that finds no todo token exits at once (the campaign submits more
+                # when tokens are released) instead of watching other pilots' leases.
+                os.environ["LRT_LINGER"] = "0"
                 print(f"API token in {home / '.stagingrc'}; staged files at {archive.door}")
                 return _campaign(args, root, folder)
         finally:
             if not (args.keep_server or was_running):
                 _say("stopping the server (its data stays; `lrt demo` again resumes)")
                 _lrt("server", "stop", "--dir", str(server_dir))
+
+
+def _wait_for_pilots(tokens: CouchTokenPool, timeout: float = PILOT_EXIT) -> None:
+    """Until the local pilots have exited (they do once no todo token is left), so that the
+    server is not stopped under them; bounded by ``timeout``."""
+    ledger = Ledger(tokens)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        records = ledger.records(backend="local")
+        running = sum(
+            1 for record in records for state in poll(ledger, record).values() if state.active
+        )
+        if running == 0:
+            return
+        time.sleep(0.5)
+    print(f"{running} pilot(s) still running after {timeout:.0f} s", flush=True)
 
 
 def _campaign(args: argparse.Namespace, root: Path, folder: Path) -> int:
@@ -179,9 +206,11 @@ def _campaign(args: argparse.Namespace, root: Path, folder: Path) -> int:
         "campaign", "run", str(spec), "--timeout", f"{args.timeout:g}", "--interval", "2",
         "--launcher", str(pyz), "--worker-python", sys.executable,
     )  # fmt: skip
+    tokens = pool(argparse.Namespace())  # the demo's ~/.picasrc: its server
+    _wait_for_pilots(tokens)
     _say("every result checked against its input")
     campaign = load_campaign(spec)
-    check = check_sample(pool(argparse.Namespace()), campaign)  # ~/.picasrc: the demo's
+    check = check_sample(tokens, campaign)
     for problem in check.problems[:10]:
         print(f"  {problem}")
     print(f"{check.checked} subbands checked, {len(check.problems)} problems")

@@ -5,9 +5,11 @@ second run making nothing new; and a run that cannot finish exits non-zero."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, List
 
 import pytest
 
@@ -16,11 +18,27 @@ from grid_lrt.client.serverctl import server_status, stop_server
 from tests.support.pouchdb import ensure_pouchdb_installed
 
 
+def _pilots(folder: Path) -> List[int]:
+    """Processes of the demo's pilots (their command line names the demo's launcher)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(str(folder).encode() in arg and b"launcher" in arg for arg in argv):
+            found.append(int(proc.name))
+    return found
+
+
 @pytest.fixture
 def folder(tmp_path: Path) -> Iterator[Path]:
     ensure_pouchdb_installed()
     yield tmp_path / "demo"
-    stop_server(tmp_path / "demo" / "server")  # a failed run may leave it
+    for pid in _pilots(tmp_path / "demo"):  # a failed run may leave some
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    stop_server(tmp_path / "demo" / "server")
 
 
 def test_the_demo_runs_the_staged_campaign_twice_and_ends_the_same_way(
@@ -43,6 +61,7 @@ def test_the_demo_runs_the_staged_campaign_twice_and_ends_the_same_way(
     assert (folder / "report.html").stat().st_size > 10_000
     assert os.environ.get("HOME") == home  # the demo's own HOME was only its own
     assert server_status(folder / "server") is None  # it stopped the server it started
+    assert _pilots(folder) == []  # its pilots exited before the server stopped
     assert not list((folder / "home").rglob(".picasrc"))  # the server's picasrc was used
 
     assert main(["demo", "--dir", str(folder), "--subbands", "24"]) == 0
