@@ -83,6 +83,13 @@ OPTIONS: Mapping[str, Any] = {
         "with no todo token left, wait up to this long for tokens whose lease is running out "
         "(their launcher died) instead of exiting (0: exit at once)",
     ),
+    "idle": (
+        "LRT_IDLE",
+        0.0,
+        "duration",
+        "with no todo token left, wait up to this long for new ones before exiting; the "
+        "database's _changes feed wakes the launcher as soon as one is made (0: exit)",
+    ),
     "max_tasks": ("LRT_MAX_TASKS", 0, "int", "stop after this many tokens (0: no limit)"),
     "max_time": (
         "LRT_MAX_TIME",
@@ -268,6 +275,7 @@ class LauncherConfig:
     max_scrub: int = DEFAULT_MAX_SCRUB
     outage: float = 900.0
     linger: float = DEFAULT_LEASE
+    idle: float = 0.0
     max_tasks: int = 0
     max_time: float = 0.0
     walltime: float = 0.0

@@ -14,7 +14,7 @@ import socket
 import time
 from typing import Callable, Counter, Dict, Optional, Set
 
-from grid_lrt.shared.couch import CouchDB
+from grid_lrt.shared.couch import CouchDB, CouchError
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.lease import Worker
 from grid_lrt.shared.pool import CouchTokenPool, Patience
@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 START_PATIENCE = 60.0
 #: Lingering launchers look again this long after the soonest lease runs out (clock skew).
 LINGER_MARGIN = 1.0
+#: Seconds of one wait on the ``_changes`` feed while idle (the request's read timeout is
+#: longer; a new todo token ends it at once).
+LONGPOLL = 60.0
 #: A lease not renewed for this many of our heartbeats has lost its launcher (probably).
 STALE_HEARTBEATS = 3
 
@@ -155,10 +158,10 @@ class Launcher:
                     self._close(finished)  # unless the claim's request carried it
                     finished = None
                 if claim is None:
-                    pause = self._linger(signals)
+                    pause = self._idle_pause(self._linger(signals), signals)
                     if pause is None:
                         return "no todo tokens left"
-                    signals.stopping.wait(pause)
+                    self._wait_for_work(pause, signals)
                     continue
                 self._empty_since = None
                 if self.settle is not None and not confirm_claim(
@@ -222,6 +225,28 @@ class Launcher:
         pause = max(0.05, min(wakes) - now)
         log.info("no todo token; waiting %.0f s for a lease whose launcher may be gone", pause)
         return pause
+
+    def _idle_pause(self, linger: Optional[float], signals: StopSignals) -> Optional[float]:
+        """The pause before the next claim with no todo token: the linger pause, or while
+        ``--idle`` lasts at most :data:`LONGPOLL` seconds; None to exit."""
+        if signals.signum is not None:
+            return None
+        left = self.config.idle - (self.clock() - (self._empty_since or self.clock()))
+        if left <= 0:
+            return linger
+        return min(linger, left, LONGPOLL) if linger is not None else min(left, LONGPOLL)
+
+    def _wait_for_work(self, pause: float, signals: StopSignals) -> None:
+        """Wait ``pause`` seconds, or less when a todo token appears (the ``_changes``
+        feed: no view is queried meanwhile); a stop signal ends the wait at once."""
+        pause = min(pause, LONGPOLL)
+        try:
+            with signals.interruptible():
+                if self.pool.wait_for_todo(self.config.token_type, pause):
+                    log.info("new todo tokens of %s: claiming again", self.config.token_type)
+        except CouchError as exc:
+            log.warning("cannot watch for new tokens (%s); waiting %.0f s", exc.message, pause)
+            signals.stopping.wait(pause)
 
     def _close(self, run: TokenRun) -> None:
         """Write a finished token's closing change if no claim request carried it."""

@@ -9,6 +9,8 @@ Two kinds of design document:
   range query, the overview is one ``group_level=2`` query, and CouchDB indexes one view for
   all token types instead of one view per type and state (its cost grows with the number of
   documents, not with types times documents).
+  Its ``_changes`` filter ``todo`` passes the todo tokens of the type named by the
+  request's ``type`` parameter.
 * **Per type** (``_design/<type>``), the seed's views for notebooks and Fauxton users: ``todo``,
   ``locked``, ``done``, ``error`` (each emits ``(doc._id, doc._id)``; the launcher of old
   relies on the value being the id), ``overview_total`` (map/reduce whose categories are the
@@ -31,6 +33,7 @@ __all__ = [
     "LEASE_VIEW",
     "SCHEMA_VERSION",
     "STATUS_VIEWS",
+    "TODO_FILTER",
     "condition_map",
     "database_design_doc",
     "mapreduce_view",
@@ -40,7 +43,7 @@ __all__ = [
 ]
 
 #: Bumped whenever the generated JavaScript changes; stored in every design doc we write.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 DB_DDOC = "grid_lrt"
 DB_VIEW = "tokens"
@@ -48,6 +51,9 @@ DB_VIEW = "tokens"
 #: ``[attempt, heartbeat]``: the expired ones are the key range ``[type, 0] .. [type, now]``
 #: (see ``lease.py``); a lease whose last heartbeat is long ago has probably lost its launcher.
 LEASE_VIEW = "leases"
+#: The ``_changes`` filter of todo tokens of one type (``?filter=grid_lrt/todo&type=T``):
+#: idle launchers wait on it instead of querying the todo view again and again.
+TODO_FILTER = "todo"
 #: The seed's status views, in the order ``add_status_views`` creates them.
 STATUS_VIEWS = ("todo", "locked", "done", "error")
 OVERVIEW = "overview_total"
@@ -83,6 +89,12 @@ def database_design_doc() -> Dict[str, Any]:
                     "  }"
                 ),
             },
+        },
+        "filters": {
+            TODO_FILTER: "function (doc, req) {\n"
+            + STATE_JS
+            + '\n  return isToken(doc) && doc.type === req.query.type && stateOf(doc) === "todo";'
+            + "\n}"
         },
     }
 

@@ -316,6 +316,16 @@ class TokenPool(Protocol):
             CouchError: the server refused the lock for another reason than a conflict.
         """
 
+    def wait_for_todo(self, t_type: str, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a todo token of ``t_type`` to exist; True as
+        soon as one does (the database's ``_changes`` feed, long-polled and filtered to the
+        type's todo tokens: no view is queried while nothing happens). Keep ``timeout``
+        short (seconds) so that the caller sees its stop signals.
+
+        Raises:
+            CouchError: the server stayed silent longer than the pool's patience.
+        """
+
     def verdict(
         self, token_id: str, attempt: int, owner: str, *, patience: Optional[Patience] = None
     ) -> ClaimVerdict:

@@ -77,7 +77,7 @@ class CouchTokenPool:
             return
         wanted = views.database_design_doc()
         current = self.patience(lambda: self.db.get_or_none(wanted["_id"]))
-        if current is None or current.get("views") != wanted["views"]:
+        if current is None or any(current.get(k) != wanted[k] for k in ("views", "filters")):
             if current is not None:
                 wanted["_rev"] = current["_rev"]
             log.info("writing %s to database %s", wanted["_id"], self.db.name)
@@ -239,6 +239,21 @@ class CouchTokenPool:
             carry=carry,
             patience=self.patience,
         )
+
+    def wait_for_todo(self, t_type: str, timeout: float) -> bool:
+        # The sequence first, then the count: a token made in between is counted, one made
+        # later is a change after ``since``; none is missed.
+        since = self.patience(lambda: self.db.info().get("update_seq"))
+        if self.counts(t_type)[TokenState.TODO]:
+            return True
+        params = {
+            "since": since,
+            "filter": f"{views.DB_DDOC}/{views.TODO_FILTER}",
+            "type": t_type,
+            "limit": 1,
+        }
+        answer = self.db.wait_for_change(params, max(0.0, timeout))
+        return bool(answer and answer.get("results"))
 
     def verdict(
         self, token_id: str, attempt: int, owner: str, *, patience: Optional[Patience] = None
