@@ -48,8 +48,8 @@ def test_the_wait_ends_when_a_todo_token_of_the_type_appears(db: CouchDB) -> Non
 def test_an_idle_launcher_takes_a_refill_within_a_second(
     db: CouchDB, couchdb_server: CouchServer, tmp_path: Path
 ) -> None:
-    sandbox = make_sandbox(tmp_path / "sbx.tar.gz", {"master.sh": "#!/bin/bash\necho ok > Output/ok.txt\n",
-                                                     "tokvar.cfg": "_id: $TOKEN\n"})  # fmt: skip
+    files = {"master.sh": "#!/bin/bash\necho ok > Output/ok.txt\n", "tokvar.cfg": "_id: $TOKEN\n"}
+    sandbox = make_sandbox(tmp_path / "sbx.tar.gz", files)
     fields = {"SBXloc": sandbox.as_uri(), "fetch_inputs": False}
     env = launcher_env(couchdb_server, db.name, tmp_path, LRT_IDLE="4", LRT_LINGER="0",
                        LRT_STORAGE="builtin")  # fmt: skip

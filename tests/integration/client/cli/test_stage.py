@@ -6,6 +6,8 @@ WebDAV archive with the WLCG Tape REST API, and gfal2 reading ``user.status`` th
 
 from __future__ import annotations
 
+import io
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -45,6 +47,11 @@ def env(
     monkeypatch.setenv("PICAS_USR_PWD", couchdb_server.password)
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_held_tokens_released_exactly_when_staged(
     env: None,
     archive: TapeArchive,
@@ -82,8 +89,12 @@ def test_held_tokens_released_exactly_when_staged(
         assert main(["stage", "submit", str(srm)]) == 0
         request_id = capsys.readouterr().out.split()[0]
         assert lta.calls["add_getid"] == 1
-        assert main(["stage", "wait", request_id, "--timeout", "30", "--interval", "0.2"]) == 0
+        screen = _Terminal()  # the progress bar goes to a terminal's stderr
+        with monkeypatch.context() as mp:
+            mp.setattr(sys, "stderr", screen)
+            assert main(["stage", "wait", request_id, "--timeout", "30", "--interval", "0.2"]) == 0
         assert "success" in capsys.readouterr().out
+        assert f"request {request_id}:" in screen.getvalue() and "/20 [" in screen.getvalue()
 
         assert main(["srm", "check", str(srm), *door, "--json"]) == 0
         assert '"percent_staged": 100.0' in capsys.readouterr().out
