@@ -30,7 +30,6 @@ from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .couch_errors import (
@@ -144,7 +143,6 @@ class CouchDB:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self._retries = retries
-        self._poll_session: Optional[requests.Session] = None
 
     def __repr__(self) -> str:
         return f"CouchDB({self.server_url!r}, {self.name!r}, user={self.user!r})"
@@ -190,54 +188,9 @@ class CouchDB:
             self._raise_for(response, doc_id)
         return response
 
-    def wait_for_change(self, params: Mapping[str, Any], wait: float) -> Optional[Dict[str, Any]]:
-        """One ``_changes?feed=longpoll`` request that waits at most ``wait`` seconds: the
-        answer, or None when nothing came in that time (CouchDB ends it with its
-        ``timeout``; pouchdb-server ignores that parameter, so the read timeout ends it).
-        Sent once, never retried: the caller asks again.
-
-        Raises:
-            CouchUnreachableError: no connection. CouchError: the server refused.
-        """
-        if self._poll_session is None:
-            poll = requests.Session()
-            poll.headers.update(self.session.headers)
-            poll.trust_env, poll.proxies = False, self.session.proxies
-            poll.verify, poll.auth = self.session.verify, self.session.auth
-            self._poll_session = poll
-        query = encode_params({**params, "feed": "longpoll", "timeout": int(wait * 1000)})
-        try:
-            response = self._poll_session.get(
-                f"{self.url}/_changes",
-                params=query,
-                timeout=(self.doc_timeout[0], wait + 1.0),
-                stream=True,  # pouchdb-server sends the headers at once, the body later
-            )
-            try:
-                if response.status_code >= 400:
-                    self._raise_for(response, None)
-                body = response.content
-            finally:
-                response.close()
-        except requests.Timeout:
-            return None
-        except requests.ConnectionError as exc:
-            if exc.args and isinstance(exc.args[0], ReadTimeoutError):
-                return None  # the body did not come in time: nothing changed
-            raise CouchUnreachableError(
-                f"cannot reach the CouchDB server {self.server_url}: connection failed",
-                hint="check the server URL and that the server is up",
-            ) from None
-        except requests.RequestException as exc:
-            raise CouchUnreachableError(
-                f"cannot reach the CouchDB server {self.server_url}: {type(exc).__name__}",
-                hint="check the server URL and that the server is up",
-            ) from None
-        try:
-            answer = json.loads(body)
-        except ValueError:
-            return None
-        return answer if isinstance(answer, dict) else None
+    def raise_for(self, response: requests.Response, doc_id: Optional[str] = None) -> None:
+        """Raise the ``CouchError`` of an error answer (any answer of status >= 400)."""
+        self._raise_for(response, doc_id)
 
     def _raise_for(self, response: requests.Response, doc_id: Optional[str]) -> None:
         try:

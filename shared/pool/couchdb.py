@@ -30,6 +30,7 @@ from typing import (
 
 from grid_lrt.shared import views
 from grid_lrt.shared.couch import ConflictError, CouchAuthError, CouchDB, Document
+from grid_lrt.shared.couch_changes import ChangesFeed
 from grid_lrt.shared.lease import Worker, lease_expired, requeue
 from grid_lrt.shared.schema import TokenState
 
@@ -60,6 +61,7 @@ class CouchTokenPool:
         self.name = db.name
         self.patience = patience if isinstance(patience, Patience) else Patience(patience)
         self._views_ready = False
+        self._feed: Optional[ChangesFeed] = None  # made at the first idle wait
 
     def __repr__(self) -> str:
         return f"CouchTokenPool({self.db!r})"
@@ -252,7 +254,9 @@ class CouchTokenPool:
             "type": t_type,
             "limit": 1,
         }
-        answer = self.db.wait_for_change(params, max(0.0, timeout))
+        if self._feed is None:
+            self._feed = ChangesFeed(self.db)
+        answer = self._feed.wait(params, max(0.0, timeout))
         return bool(answer and answer.get("results"))
 
     def verdict(
