@@ -170,7 +170,7 @@ class Launcher:
                     self.outcomes["backed off"] += 1  # another copy's claim holds it
                     continue
                 session = TokenSession(
-                    self.pool, claim, lease=self.config.lease, replicated=self.settle is not None
+                    self.pool, claim, lease=self.config.lease, settle=self.settle
                 )
                 run = TokenRun(
                     self.config,

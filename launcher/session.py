@@ -87,12 +87,13 @@ class TokenSession:
         *,
         lease: float,
         clock: Callable[[], float] = time.time,
-        replicated: bool = False,
+        settle: Optional[float] = None,
     ) -> None:
         self.pool = pool
-        #: the database has several writable copies: the claim is checked against the
-        #: token's conflict revisions at each heartbeat and before results are committed
-        self.replicated = replicated
+        #: the database has several writable copies (seconds replication may take, None: it
+        #: has one): the claim is checked against the token's conflict revisions at each
+        #: heartbeat, before results are committed and after the commit is recorded
+        self.settle = settle
         self.token_id = claim.token_id
         self.attempt = claim.attempt
         self.owner = claim.owner
@@ -187,7 +188,7 @@ class TokenSession:
         Raises:
             TokenLostError: another launcher's claim of this token holds.
         """
-        if not self.replicated:
+        if self.settle is None:
             return
         found = self.pool.verdict(self.token_id, self.attempt, self.owner, patience=patience)
         if not found.ours:
@@ -209,6 +210,9 @@ class TokenSession:
             doc["results_commit"] = {"attempt": attempt, "urls": list(urls), "time": now}
 
         self.update(change)
+        if self.settle is not None:  # a rival's commit on another copy, if any, arrives
+            time.sleep(self.settle)
+            self.check_copies()
 
     # -- the deferred closing write ----------------------------------------------------------
 

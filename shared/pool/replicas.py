@@ -9,7 +9,8 @@ launchers each hold a 201 for the same token. So a claim is confirmed after it l
 2. read the token with ``conflicts=true``; without conflict revisions the winner's
    document must still be our claim (``lease.owns``);
 3. with conflict revisions, read every leaf and keep the claim that ranks first: the
-   highest ``attempt``, then the smallest ``owner`` nonce. Every claimant reaches the same
+   highest ``attempt``, then one that has recorded its results commit, then the smallest
+   ``owner`` nonce. Every claimant reaches the same
    verdict from the same leaves, whatever it wrote since: CouchDB's own pick of a winning
    revision favours the longer branch, so a loser's heartbeat could turn it around, this
    rank cannot;
@@ -17,9 +18,12 @@ launchers each hold a 201 for the same token. So a claim is confirmed after it l
    and the conflict is gone); a loser backs off without writing to its branch again, and
    deletes its own leaf as well, in case the winner is gone.
 
-The launcher confirms after each claim (before the pipeline starts), at each heartbeat and
-before it commits its results: a rival write that replication delivers late still loses
-there, so one result is committed. :func:`verdict` is the one place that decides.
+The launcher confirms after each claim (before the pipeline starts), at each heartbeat,
+before it records its results commit and, a settle time after recording it, before it moves
+the results into place: of two rivals that both got that far, the one ranking first moves
+them, and a rival that looks later finds a recorded commit ranking first; so one result is
+committed unless replication lags by more than the settle time plus the whole run.
+:func:`verdict` is the one place that decides.
 """
 
 from __future__ import annotations
@@ -38,15 +42,19 @@ __all__ = ["ClaimVerdict", "leaves", "rank", "verdict"]
 log = logging.getLogger(__name__)
 
 
-def rank(doc: Mapping[str, Any]) -> Tuple[int, str]:
-    """Sort key of a leaf: the first one wins (highest attempt, then smallest owner nonce;
-    a leaf without an owner, e.g. a reset, ranks after every claim of its attempt)."""
+def rank(doc: Mapping[str, Any]) -> Tuple[int, int, str]:
+    """Sort key of a leaf: the first one wins. The highest attempt; then a claim that has
+    recorded its results commit (``results_commit`` of its attempt: a rival that comes to
+    look later must not commit a second time); then the smallest owner nonce. A leaf
+    without an owner (e.g. a reset) ranks after every claim of its attempt."""
     attempt = doc.get("attempt")
-    number = (
-        int(attempt) if isinstance(attempt, (int, float)) and not isinstance(attempt, bool) else 0
-    )
+    number = 0
+    if isinstance(attempt, (int, float)) and not isinstance(attempt, bool):
+        number = int(attempt)
+    commit = doc.get("results_commit")
+    committed = isinstance(commit, Mapping) and commit.get("attempt") == number and number > 0
     owner = doc.get("owner")
-    return (-number, str(owner) if isinstance(owner, str) and owner else "\uffff")
+    return (-number, 0 if committed else 1, owner if isinstance(owner, str) and owner else "\uffff")
 
 
 def leaves(db: CouchDB, token_id: str) -> List[Document]:

@@ -74,10 +74,14 @@ def test_a_heartbeat_of_the_loser_does_not_turn_the_verdict(pair: Replicas) -> N
     assert all(db.get("t_1")["owner"] == a_owner for db in pair.dbs)
 
 
-def test_a_later_attempt_outranks_an_earlier_one() -> None:
+def test_a_later_attempt_outranks_an_earlier_one_and_a_recorded_commit_a_nonce() -> None:
     assert rank({"attempt": 3, "owner": "z"}) < rank({"attempt": 2, "owner": "a"})
     assert rank({"attempt": 2, "owner": "a"}) < rank({"attempt": 2, "owner": "b"})
     assert rank({"attempt": 2, "owner": "b"}) < rank({"attempt": 2})  # a reset: no owner
+    committed = {"attempt": 2, "owner": "z", "results_commit": {"attempt": 2, "urls": []}}
+    assert rank(committed) < rank({"attempt": 2, "owner": "a"})  # it must not commit twice
+    stale = {"attempt": 2, "owner": "z", "results_commit": {"attempt": 1, "urls": []}}
+    assert rank(stale) > rank({"attempt": 2, "owner": "a"})  # an earlier attempt's commit
 
 
 def test_without_conflicts_the_stored_claim_decides(pair: Replicas) -> None:
