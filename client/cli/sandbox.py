@@ -11,6 +11,7 @@ from grid_lrt.shared.errors import UsageError
 from grid_lrt.shared.pool import CouchTokenPool
 from grid_lrt.shared.redact import redact_url
 
+from ..progress import while_waiting
 from ..sandboxes import (
     OverwritePolicy,
     SandboxBuild,
@@ -186,7 +187,10 @@ def cmd_upload(args: argparse.Namespace) -> int:
         else:
             build = build_sandbox(args.config, args.output or Path(tmp))
         url = destination_url(args.to, build.loc, build.path.name)
-        done = upload_tarball(build.path, url, policy=args.policy)
+        done = while_waiting(
+            f"uploading {build.path.name} to {redact_url(url)}",
+            lambda: upload_tarball(build.path, url, policy=args.policy),
+        )
     result: Dict[str, Any] = {"build": build.as_dict(), "upload": done.as_dict()}
     if token_pool is not None:
         written = record_in_tokens(token_pool, args.tokens, done.url, done.checksum)

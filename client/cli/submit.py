@@ -202,6 +202,11 @@ def cmd_submit(args: argparse.Namespace) -> int:
             # Python's distributions are too new for them
             launcher = Path(tmp) / LAUNCHER_NAME
             build_with_fallback(launcher, download_to=Path(tmp) / "wheels")
+        print(
+            f"submitting {spec.jobs} {backend.name} pilot(s) of {spec.token_type} ...",
+            file=sys.stderr,
+            flush=True,
+        )
         record = submit_pilots(
             the_pool,
             backend,

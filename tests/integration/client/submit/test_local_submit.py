@@ -57,7 +57,9 @@ def _tokens(env: CliEnv, tmp_path: Path, count: int) -> List[str]:
 
 def _submit(capsys: pytest.CaptureFixture[str], *args: str) -> Dict[str, Any]:
     assert main(["submit", "--backend", "local", "--type", T_TYPE, "--json", *args]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    # what it is doing, on stderr (nothing to submit: it says so and stops before)
+    assert f"local pilot(s) of {T_TYPE} ..." in err or "submitting 0" in err
     return dict(json.loads(out))
 
 
