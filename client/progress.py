@@ -12,7 +12,21 @@ import queue
 import threading
 from typing import Any, Callable, Optional, Tuple, TypeVar
 
-__all__ = ["progress_bar", "set_quiet", "while_waiting"]
+__all__ = ["NoBar", "progress_bar", "set_quiet", "while_waiting"]
+
+
+class NoBar:
+    """Stands in for a bar where none is wanted (a context manager with ``update``)."""
+
+    def __enter__(self) -> NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: int = 1) -> None:
+        return None
+
 
 T = TypeVar("T")
 

@@ -16,8 +16,8 @@ parsets): a token without its inputs fails with code 20 when it runs again.
 
 from __future__ import annotations
 
+import itertools
 import logging
-import math
 import mimetypes
 import re
 import time
@@ -33,7 +33,7 @@ from typing import (
     Mapping,
     Optional,
     Sequence,
-    Tuple,
+    Sized,
     TypeVar,
     Union,
 )
@@ -42,10 +42,11 @@ from grid_lrt.shared.couch import DocumentNotFoundError
 from grid_lrt.shared.errors import UsageError
 from grid_lrt.shared.pool import BulkResult, Mutator, TokenPool
 from grid_lrt.shared.pool.bulk import BATCH
-from grid_lrt.shared.schema import inline_attachment, make_token_id, new_token, reset_for_retry
+from grid_lrt.shared.schema import reset_for_retry
 
-from .progress import progress_bar
+from .progress import NoBar, progress_bar
 from .staging.release import hold_token
+from .tokenchunks import check_finite, chunk_tokens, find_non_finite, iter_chunk_tokens
 
 __all__ = [
     "bulk_update",
@@ -58,6 +59,7 @@ __all__ = [
     "find_non_finite",
     "in_batches",
     "is_run_attachment",
+    "iter_chunk_tokens",
     "read_attachment",
     "read_upload",
     "reset_mutator",
@@ -65,7 +67,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Chunks = Union[Mapping[Any, Any], Iterable[Tuple[Any, Any]]]
 T = TypeVar("T")
 
 
@@ -84,99 +85,6 @@ def content_type_of(name: str) -> str:
     if name.endswith((".parset", ".txt", ".cfg", ".log")) or name.startswith("logs_"):
         return "text/plain"
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
-def find_non_finite(value: Any, path: str) -> Optional[Tuple[str, float]]:
-    """``(where, number)`` of the first NaN or infinity in ``value`` (nested dicts and lists
-    included; ``where`` like ``field.key[2]``), or None. JSON has no such numbers: CouchDB
-    would refuse the whole request with ``invalid_json``, naming nothing."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return path, value
-    if isinstance(value, Mapping):
-        items: Iterable[Tuple[str, Any]] = ((f"{path}.{k}", v) for k, v in value.items())
-    elif isinstance(value, (list, tuple)):
-        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
-    else:
-        return None
-    for where, item in items:
-        found = find_non_finite(item, where)
-        if found:
-            return found
-    return None
-
-
-def check_finite(fields: Mapping[str, Any]) -> None:
-    """Refuse token fields holding NaN or infinity, naming the field.
-
-    Raises:
-        UsageError: a field (or a value nested in it) is not a finite number.
-    """
-    for name, value in fields.items():
-        found = find_non_finite(value, str(name))
-        if found:
-            raise UsageError(
-                f"token field {found[0]!r} is {found[1]}: not a finite number",
-                hint="JSON (and so CouchDB) has no NaN or infinity; give a number, a string, "
-                "or leave the field out",
-            )
-
-
-def _items(chunks: Chunks) -> List[Tuple[Any, Any]]:
-    if isinstance(chunks, Mapping):
-        return list(chunks.items())
-    return list(chunks)
-
-
-def chunk_tokens(
-    t_type: str,
-    chunks: Chunks,
-    fields: Mapping[str, Any],
-    *,
-    id_prefix: str = "SB",
-    id_append: str = "L000000",
-    key_name: str = "STARTSB",
-    file_upload: Optional[str] = None,
-    hold: str = "",
-) -> List[Dict[str, Any]]:
-    """One token document per chunk (key: first subband number, value: its links).
-
-    ``hold`` (e.g. ``"staging"``) creates them held (state ``waiting``): no launcher takes
-    them until ``lrt stage release`` finds all their files online.
-
-    Raises:
-        UsageError: a key is not a subband number, two chunks map to the same id, or a field
-            is NaN or infinite.
-    """
-    check_finite(fields)
-    docs = []
-    step = fields.get("PIPELINE_STEP")
-    for key, links in _items(chunks):
-        try:
-            number = int(key)
-        except (TypeError, ValueError):
-            raise UsageError(
-                f"key {key!r} of the token dict is not a subband number",
-                hint="use slice_dicts(srmlist.sbn_dict()) or integer-like keys",
-            ) from None
-        label = f"{number:03d}"
-        append = id_append + (f"_{step}" if step else "") + f"_{id_prefix}{label}"
-        doc = new_token(t_type, make_token_id(t_type, append), fields)
-        doc[key_name] = label
-        if hold:
-            doc["held"] = hold
-        if file_upload:
-            text = "".join(f"{link}\n" for link in links)
-            doc["_attachments"] = {
-                file_upload: inline_attachment(text.encode("utf-8"), "text/plain")
-            }
-        docs.append(doc)
-    duplicates = sorted(i for i, n in Counter(d["_id"] for d in docs).items() if n > 1)
-    if duplicates:
-        raise UsageError(
-            f"{len(duplicates)} token ids would be created twice, e.g. {duplicates[0]}",
-            hint="the dict keys map to the same id; check id_prefix/id_append/keys",
-        )
-    return docs
 
 
 def in_batches(
@@ -214,13 +122,17 @@ def bulk_update(
 
 def create_tokens(
     pool: TokenPool,
-    docs: Sequence[Mapping[str, Any]],
+    docs: Iterable[Mapping[str, Any]],
     *,
     progress: Optional[str] = "creating tokens",
+    total: Optional[int] = None,
 ) -> BulkResult:
-    """Write new tokens in bulk; existing ids are reported (and logged), never touched.
+    """Write new tokens in bulk, :data:`BATCH` at a time as ``docs`` yields them (a
+    generator keeps memory at one batch); existing ids are reported (and logged), never
+    touched.
 
-    ``progress``: the label of a progress bar, shown above one batch (:func:`in_batches`).
+    ``progress``: the label of a progress bar, shown above one batch; ``total``: the number
+    of documents, for the bar (default ``len(docs)`` when it has one).
 
     Raises:
         UsageError: some ids are held by tokens of another type (reporting those as "already
@@ -228,13 +140,31 @@ def create_tokens(
             be written (the others were; re-running retries).
     """
     now = time.time()
-    result = in_batches([_held_since(doc, now) for doc in docs], pool.create, progress)
+    count = total if total is not None else (len(docs) if isinstance(docs, Sized) else None)
+    result = BulkResult()
+    wanted: Dict[str, Any] = {}  # id -> type, of the ids that existed already
+    shown = progress is not None and (count is None or count > BATCH)
+    bar_or_none = progress_bar(count, str(progress), unit="token") if shown else NoBar()
+    with bar_or_none as bar:
+        stream = iter(docs)
+        while True:
+            batch = [_held_since(doc, now) for doc in itertools.islice(stream, BATCH)]
+            if not batch:
+                break
+            part = pool.create(batch)
+            result.changed += part.changed
+            result.existing += part.existing
+            result.failed.update(part.failed)
+            if part.existing:
+                types = {str(doc["_id"]): doc.get("type") for doc in batch}
+                wanted.update((i, types.get(i)) for i in part.existing)
+            bar.update(len(batch))
     if result.existing:
-        _refuse_foreign(pool, docs, result)
+        _refuse_foreign(pool, wanted, result)
         log.warning(
             "%d of %d tokens already existed and were left untouched: %s%s",
             len(result.existing),
-            len(docs),
+            len(result.changed) + len(result.existing) + len(result.failed),
             ", ".join(result.existing[:5]),
             " ..." if len(result.existing) > 5 else "",
         )
@@ -258,8 +188,7 @@ def _held_since(doc: Mapping[str, Any], now: float) -> Mapping[str, Any]:
     return stamped
 
 
-def _refuse_foreign(pool: TokenPool, docs: Sequence[Mapping[str, Any]], result: BulkResult) -> None:
-    wanted = {str(doc["_id"]): doc.get("type") for doc in docs}
+def _refuse_foreign(pool: TokenPool, wanted: Mapping[str, Any], result: BulkResult) -> None:
     foreign = {
         str(doc["_id"]): doc.get("type")
         for doc in pool.docs(result.existing)

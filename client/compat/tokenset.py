@@ -13,21 +13,15 @@ tokens with their states (:mod:`.display`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sized, Union
 
 from grid_lrt.shared.errors import ConfigError, LrtError, UsageError
 from grid_lrt.shared.pool import BulkResult
 from grid_lrt.shared.schema import inline_attachment, state_of
 
+from ..tokenchunks import Chunks, iter_chunk_tokens
 from ..tokenconfig import TokenConfig, load_token_config
-from ..tokendocs import (
-    Chunks,
-    bulk_update,
-    chunk_tokens,
-    content_type_of,
-    create_tokens,
-    read_upload,
-)
+from ..tokendocs import bulk_update, content_type_of, create_tokens, read_upload
 from .display import MAX_ROWS, Table, html_table, text_table
 from .tokenhandler import TokenHandler
 
@@ -96,7 +90,7 @@ class TokenSet:
         ``file_upload`` (normally ``"srm.txt"``), the links attached one per line. The id is
         ``t_<type>_<id_append>[_<PIPELINE_STEP>]_<id_prefix><key:03d>``.
         """
-        docs = chunk_tokens(
+        docs = iter_chunk_tokens(  # made as they are written: one batch in memory
             self.th.t_type,
             iterable,
             self.token_keys,
@@ -106,7 +100,8 @@ class TokenSet:
             file_upload=file_upload,
             hold=hold,
         )
-        result = create_tokens(self.th.pool, docs, progress="creating tokens")
+        total = len(iterable) if isinstance(iterable, Sized) else None
+        result = create_tokens(self.th.pool, docs, progress="creating tokens", total=total)
         self.last_result = result
         self._tokens = sorted(set(self._tokens) | set(result.changed) | set(result.existing))
         return result

@@ -89,10 +89,19 @@ def create(db: CouchDB, new: Sequence[Mapping[str, Any]]) -> BulkResult:
 def update(db: CouchDB, ids: Iterable[str], mutate: Mutator) -> BulkResult:
     """Apply ``mutate(doc) -> changed?`` to each document and write the changed ones.
 
+    The ids are taken :data:`BATCH` at a time: at most one batch of documents is in memory,
+    whatever the number of tokens (a million tokens are reset in the memory of a thousand).
     Conflicting writes are re-read and re-applied up to :data:`CONFLICT_ROUNDS` times.
     """
     result = BulkResult()
-    pending = list(dict.fromkeys(ids))
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), BATCH):
+        _update_batch(db, unique[start : start + BATCH], mutate, result)
+    return result
+
+
+def _update_batch(db: CouchDB, ids: List[str], mutate: Mutator, result: BulkResult) -> None:
+    pending = ids
     for _ in range(CONFLICT_ROUNDS):
         if not pending:
             break
@@ -117,7 +126,6 @@ def update(db: CouchDB, ids: Iterable[str], mutate: Mutator) -> BulkResult:
                 result.failed[doc_id] = _failure(answer)
     for doc_id in pending:
         result.failed[doc_id] = f"still conflicting after {CONFLICT_ROUNDS} attempts"
-    return result
 
 
 def _mark_deleted(doc: Dict[str, Any]) -> bool:

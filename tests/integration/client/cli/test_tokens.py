@@ -7,7 +7,7 @@ import json
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -241,3 +241,36 @@ def test_bulk_creation_shows_progress_at_a_terminal_only(
     monkeypatch.setattr(sys, "stderr", pipe)
     assert create_tokens(tokens, docs).existing[:1] == ["t_bulk_0000"]
     assert "creating tokens" not in pipe.getvalue()
+
+
+def test_creation_and_updates_stream_a_batch_at_a_time(
+    env: str, couchdb_server: CouchServer
+) -> None:
+    """Issue 13 (pools of 10^6 tokens): no operation holds the whole set in memory; the
+    first batch is on the server before the next documents are even made or read."""
+    db = couch(couchdb_server, env)
+    tokens = pool_of(db)
+    seen: Dict[str, int] = {}
+
+    def documents() -> Iterator[Dict[str, Any]]:
+        for n in range(2500):
+            if n == 1500:
+                seen["stored when the 1500th is made"] = db.info()["doc_count"]
+            yield new_token("stream", f"t_stream_{n:05d}")
+
+    assert len(create_tokens(tokens, documents(), progress=None)) == 2500
+    assert seen["stored when the 1500th is made"] >= 1000  # the first batch was written
+
+    calls: List[int] = []
+
+    def mark(doc: Dict[str, Any]) -> bool:
+        calls.append(1)
+        if len(calls) == 1500:
+            done = tokens.docs([f"t_stream_{n:05d}" for n in range(1000)])
+            seen["marked when the 1500th is read"] = sum(1 for d in done if d.get("mark"))
+        doc["mark"] = True
+        return True
+
+    result = tokens.update(tokens.ids("stream"), mark)
+    assert len(result.changed) == 2500
+    assert seen["marked when the 1500th is read"] == 1000  # a batch read, changed, written
