@@ -12,15 +12,16 @@ from __future__ import annotations
 import contextlib
 import time
 from pathlib import Path
-from typing import Callable, Iterator, List
+from typing import Callable, Iterator, List, Tuple
 
 import requests
 
 from grid_lrt.shared.couch import CouchDB
+from grid_lrt.shared.lease import Worker, apply_claim
 from tests.support.couchdb import CouchServer
 from tests.support.pouchdb import ensure_pouchdb_installed, pouchdb_server
 
-__all__ = ["Replicas", "replicated_servers"]
+__all__ = ["Replicas", "replicated_servers", "rival_claims"]
 
 
 class Replicas:
@@ -59,6 +60,31 @@ class Replicas:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the replicas did not agree within {timeout:.0f} s")
             time.sleep(0.05)
+
+
+def rival_claims(replicas: Replicas, token_id: str, owners: Tuple[str, str], *, now: float) -> int:
+    """Two claims of the same revision of ``token_id``, one made on each of the first two
+    servers, as a cluster can accept them: the first one saved on server 0, the second one
+    written on server 1 as a sibling of it (``new_edits: false``, so that replication
+    delivering the first one early cannot turn it into a 409); returns the attempt, once
+    both servers show the conflict."""
+    first, second = replicas.dbs[0], replicas.dbs[1]
+    base = first.get(token_id)
+    parent = str(base["_rev"])
+    mine = dict(base)
+    attempt = apply_claim(mine, now=now, lease=60, worker=Worker("node-a"), owner=owners[0])
+    first.save(mine)
+    rival = dict(base)
+    apply_claim(rival, now=now, lease=60, worker=Worker("node-b"), owner=owners[1])
+    sibling = "f" * 32 if owners[1] > owners[0] else "0" * 32
+    rival["_rev"] = f"{int(parent.split('-', maxsplit=1)[0]) + 1}-{sibling}"
+    rival["_revisions"] = {
+        "start": int(parent.split("-", maxsplit=1)[0]) + 1,
+        "ids": [sibling, parent.split("-", 1)[1]],
+    }
+    second.request("POST", "_bulk_docs", body={"docs": [rival], "new_edits": False})
+    replicas.wait(lambda db: len(db.get(token_id, conflicts=True).get("_conflicts") or []) == 1)
+    return attempt
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.lease import Worker, apply_claim
 from grid_lrt.shared.pool.replicas import leaves, rank, verdict
 from grid_lrt.shared.schema import new_token
-from tests.support.replicated import Replicas, replicated_servers
+from tests.support.replicated import Replicas, replicated_servers, rival_claims
 
 WORKER = Worker("node")
 
@@ -28,17 +28,12 @@ def pair(tmp_path: Path) -> Iterator[Replicas]:
 
 def _both_claim(replicas: Replicas) -> Tuple[Tuple[int, str], Tuple[int, str]]:
     """The same todo revision locked on each server: two accepted claims."""
-    a, b = replicas.dbs
+    a = replicas.dbs[0]
     a.save(new_token("t", "t_1"))
     replicas.wait(lambda db: "t_1" in db)
-    claims = []
-    for db, owner in ((a, "a" * 32), (b, "b" * 32)):
-        doc = db.get("t_1")
-        attempt = apply_claim(doc, now=time.time(), lease=60, worker=WORKER, owner=owner)
-        db.save(doc)  # 201 on each server: no 409 across copies
-        claims.append((attempt, owner))
-    replicas.wait(lambda db: bool(db.get("t_1", conflicts=True).get("_conflicts")))
-    return claims[0], claims[1]
+    owners = ("a" * 32, "b" * 32)
+    attempt = rival_claims(replicas, "t_1", owners, now=time.time())
+    return (attempt, owners[0]), (attempt, owners[1])
 
 
 def _settled(replicas: Replicas) -> None:
