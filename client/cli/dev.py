@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from ..devtools.service import run_until_stopped
+from ..devtools.service import StopSignal, run_until_stopped
 from ..devtools.stageit_options import add_arguments
 
 __all__ = ["lta_exports", "register"]
@@ -83,11 +83,11 @@ def cmd_lta_simulator(args: argparse.Namespace) -> int:
         delay=args.delay,
         linger=args.linger,
     )
-    with sim:
+    with StopSignal() as stop, sim:  # Ctrl-C stops it from before the first line
         print(sim.url, flush=True)
         print(lta_exports(sim.url, args.user, bool(chosen)), flush=True)
         print("Ctrl-C stops the simulator", file=sys.stderr, flush=True)
-        run_until_stopped()
+        run_until_stopped(stop)
     return 0
 
 

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from grid_lrt.client.devtools.service import Service, run_until_stopped
+from grid_lrt.client.devtools.service import Service, StopSignal
 from grid_lrt.client.devtools.stageit.schema import make_schema, run_query
 from grid_lrt.client.devtools.stageit.state import SimHttpError, StageItState
 from grid_lrt.client.devtools.stageit_options import add_arguments
@@ -343,7 +343,7 @@ def serve(args: argparse.Namespace) -> int:
         doors=args.door,
         on_online=archive.make_online if archive else None,
     )
-    with sim:
+    with StopSignal() as stop, sim:  # Ctrl-C stops it from before the first line
         rc = args.stagingrc or sim.ca_file.parent / "stagingrc"
         sim.write_stagingrc(rc)
         print(sim.url, flush=True)
@@ -352,7 +352,7 @@ def serve(args: argparse.Namespace) -> int:
         if archive is not None:
             print(f"export LRT_DATA_DOOR={archive.door}   # staged files, for the pilots")
         print(f"export REQUESTS_CA_BUNDLE={sim.ca_file}   # Ctrl-C stops", flush=True)
-        run_until_stopped()
+        stop.wait()
     return 0
 
 

@@ -1,5 +1,6 @@
 """The simulators' wait for Ctrl-C: SIGINT and SIGTERM both end it at once, whatever thread
-is busy (the stop no longer depends on where a KeyboardInterrupt lands)."""
+is busy, also where SIGINT was ignored (a shell's background job: CI ran there, and the
+simulator never stopped), and from the moment it says it is ready."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import sys
 import pytest
 
 CODE = (
-    "import threading, time\n"
-    "from grid_lrt.client.devtools.service import run_until_stopped\n"
+    "import signal, threading, time\n"
+    "from grid_lrt.client.devtools.service import StopSignal\n"
+    "signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a shell's background job\n"
     "threading.Thread(target=lambda: time.sleep(3600), daemon=True).start()\n"
-    "print('ready', flush=True)\n"
-    "print(run_until_stopped(), flush=True)\n"
+    "with StopSignal() as stop:\n"
+    "    print('ready', flush=True)  # the handlers are in place from here\n"
+    "    print(stop.wait(), flush=True)\n"
 )
 
 

@@ -248,7 +248,7 @@ def test_lta_simulator_prints_a_usable_export_line(
         monkeypatch.delenv(name, raising=False)
     results: list[int] = []
 
-    def while_running() -> int:  # runs instead of the wait for Ctrl-C
+    def while_running(*_stop: object) -> int:  # runs instead of the wait for Ctrl-C
         printed = capsys.readouterr().out.splitlines()
         exports = _export(printed[1])
         assert exports["LOFAR_LTA_PWD"] == "lta-secret"  # the loopback simulator's password
