@@ -158,10 +158,13 @@ class Launcher:
                     self._close(finished)  # unless the claim's request carried it
                     finished = None
                 if claim is None:
-                    pause = self._idle_pause(self._linger(signals), signals)
+                    lingering = self._linger(signals)
+                    pause = self._idle_pause(lingering, signals)
                     if pause is None:
                         return "no todo tokens left"
-                    self._wait_for_work(pause, signals)
+                    # waiting for leases: any change of the type may end the wait (a lease
+                    # renewed or a token finished tells what the next look would)
+                    self._wait_for_work(pause, signals, any_change=lingering is not None)
                     continue
                 self._empty_since = None
                 if self.settle is not None and not confirm_claim(
@@ -236,14 +239,14 @@ class Launcher:
             return linger
         return min(linger, left, LONGPOLL) if linger is not None else min(left, LONGPOLL)
 
-    def _wait_for_work(self, pause: float, signals: StopSignals) -> None:
+    def _wait_for_work(self, pause: float, signals: StopSignals, *, any_change: bool) -> None:
         """Wait ``pause`` seconds, or less when a todo token appears (the ``_changes``
         feed: no view is queried meanwhile); a stop signal ends the wait at once."""
         pause = min(pause, LONGPOLL)
         try:
             with signals.interruptible():
-                if self.pool.wait_for_todo(self.config.token_type, pause):
-                    log.info("new todo tokens of %s: claiming again", self.config.token_type)
+                if self.pool.wait_for_todo(self.config.token_type, pause, any_change=any_change):
+                    log.info("%s tokens changed: looking again", self.config.token_type)
         except CouchError as exc:
             log.warning("cannot watch for new tokens (%s); waiting %.0f s", exc.message, pause)
             signals.stopping.wait(pause)

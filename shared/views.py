@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 #: Bumped whenever the generated JavaScript changes; stored in every design doc we write.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 DB_DDOC = "grid_lrt"
 DB_VIEW = "tokens"
@@ -51,8 +51,9 @@ DB_VIEW = "tokens"
 #: ``[attempt, heartbeat]``: the expired ones are the key range ``[type, 0] .. [type, now]``
 #: (see ``lease.py``); a lease whose last heartbeat is long ago has probably lost its launcher.
 LEASE_VIEW = "leases"
-#: The ``_changes`` filter of todo tokens of one type (``?filter=grid_lrt/todo&type=T``):
-#: idle launchers wait on it instead of querying the todo view again and again.
+#: The ``_changes`` filter of todo tokens of one type (``?filter=grid_lrt/todo&type=T``;
+#: with ``&any=1`` every change of a token of the type): idle launchers wait on it instead
+#: of querying the todo view again and again.
 TODO_FILTER = "todo"
 #: The seed's status views, in the order ``add_status_views`` creates them.
 STATUS_VIEWS = ("todo", "locked", "done", "error")
@@ -93,7 +94,8 @@ def database_design_doc() -> Dict[str, Any]:
         "filters": {
             TODO_FILTER: "function (doc, req) {\n"
             + STATE_JS
-            + '\n  return isToken(doc) && doc.type === req.query.type && stateOf(doc) === "todo";'
+            + "\n  return isToken(doc) && doc.type === String(req.query.type) &&"
+            + '\n    (String(req.query.any) === "1" || stateOf(doc) === "todo");'
             + "\n}"
         },
     }

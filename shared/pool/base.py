@@ -316,11 +316,11 @@ class TokenPool(Protocol):
             CouchError: the server refused the lock for another reason than a conflict.
         """
 
-    def wait_for_todo(self, t_type: str, timeout: float) -> bool:
+    def wait_for_todo(self, t_type: str, timeout: float, *, any_change: bool = False) -> bool:
         """Wait up to ``timeout`` seconds for a todo token of ``t_type`` to exist; True as
         soon as one does (the database's ``_changes`` feed, long-polled and filtered to the
-        type's todo tokens: no view is queried while nothing happens). Keep ``timeout``
-        short (seconds) so that the caller sees its stop signals.
+        type's todo tokens: no view is queried while nothing happens). ``any_change``: wake
+        on any change of a token of the type too (a watched lease renewed, a token finished).
 
         Raises:
             CouchError: the server stayed silent longer than the pool's patience.

@@ -242,7 +242,7 @@ class CouchTokenPool:
             patience=self.patience,
         )
 
-    def wait_for_todo(self, t_type: str, timeout: float) -> bool:
+    def wait_for_todo(self, t_type: str, timeout: float, *, any_change: bool = False) -> bool:
         # The sequence first, then the count: a token made in between is counted, one made
         # later is a change after ``since``; none is missed.
         since = self.patience(lambda: self.db.info().get("update_seq"))
@@ -254,6 +254,8 @@ class CouchTokenPool:
             "type": t_type,
             "limit": 1,
         }
+        if any_change:
+            params["any"] = "1"
         if self._feed is None:
             self._feed = ChangesFeed(self.db)
         answer = self._feed.wait(params, max(0.0, timeout))

@@ -43,6 +43,9 @@ def test_the_wait_ends_when_a_todo_token_of_the_type_appears(db: CouchDB) -> Non
     timer.join()
     assert 0.4 <= woke < 1.5  # within a second of the token's arrival
     assert pool.wait_for_todo("idle", 20.0) is True  # one exists already: at once
+    timer = _later(0.3, lambda: db.save(new_token("2024", "t_2024_1")))  # a type of digits:
+    assert pool.wait_for_todo("2024", 20.0) is True  # pouchdb-server hands it over as a number
+    timer.join()
 
 
 def test_an_idle_launcher_takes_a_refill_within_a_second(
@@ -72,4 +75,29 @@ def test_an_idle_launcher_takes_a_refill_within_a_second(
     doc = db.get("t_idle_refill")
     assert doc["status"] == "done", err[-3000:]
     assert doc["times"]["locked"] - made[0] < 1.0  # woken by the feed, not by a poll
-    assert "new todo tokens of idle: claiming again" in err
+    assert "idle tokens changed: looking again" in err
+
+
+def test_a_launcher_waiting_for_a_fresh_lease_exits_when_that_token_finishes(
+    db: CouchDB, couchdb_server: CouchServer, tmp_path: Path
+) -> None:
+    """Out of work while another launcher runs the last token (its lease just renewed), a
+    launcher lingers for that lease (it may still run out); the token's end on the feed
+    ends the wait, not the next heartbeat minutes later."""
+    files = {"master.sh": '#!/bin/bash\nsleep "$SLEEP"\necho ok > Output/ok.txt\n',
+             "tokvar.cfg": "_id: $TOKEN\nSLEEP: $SLEEP\n"}  # fmt: skip
+    sandbox = make_sandbox(tmp_path / "sbx.tar.gz", files)
+    for name, sleep in (("t_short", "0.5"), ("t_long", "4")):
+        db.save(token_doc("tail", name, SBXloc=sandbox.as_uri(), fetch_inputs=False, SLEEP=sleep))
+    procs = []
+    for n in range(2):
+        env = launcher_env(couchdb_server, db.name, tmp_path / f"l{n}", LRT_HEARTBEAT="20",
+                           LRT_LEASE="100", LRT_STORAGE="builtin")  # fmt: skip
+        procs.append(start_launcher(env, "tail"))
+    ended = []
+    for proc in procs:
+        _out, err = proc.communicate(timeout=120)
+        ended.append(time.time())
+        assert proc.returncode == 0, err[-3000:]
+    last_done = max(db.get(t)["times"]["done"] for t in ("t_short", "t_long"))
+    assert max(ended) - last_done < 10  # not the 60 s of a long poll, nor 60 s heartbeats
