@@ -119,9 +119,11 @@ class CouchTokenPool:
         self.ensure_views()
         if limit is not None:
             rows = self._query(startkey=start, endkey=end, reduce=False, limit=limit)["rows"]
-        else:
-            rows = list(self.db.iter_view(views.DB_DDOC, views.DB_VIEW, startkey=start, endkey=end))
-        return sorted(str(row["id"]) for row in rows)
+            return sorted(str(row["id"]) for row in rows)
+        # Only the ids are kept, page by page: a view row (its key, value and two copies of
+        # the id) costs about 550 bytes, its id about 90 (bench/million.py).
+        pages = self.db.iter_view(views.DB_DDOC, views.DB_VIEW, startkey=start, endkey=end)
+        return sorted(str(row["id"]) for row in pages)
 
     def counts(self, t_type: str) -> Dict[TokenState, int]:
         rows = self._query(startkey=[t_type], endkey=[t_type, {}], group_level=2)["rows"]
