@@ -27,6 +27,16 @@ def summary_lines(res: Dict[str, Any]) -> List[str]:
             f"(tokens/s, ours / GRID_LRT's PUT+attachment-PUT; legacy extrapolated from "
             f"{res['creation_legacy_subset_tokens']} tokens; target >= 10x)"
         )
+    if "ratio_overview_warm_ours_over_legacy" in res:
+        out.append(
+            "ratio_overview_warm_ours_over_legacy: "
+            f"{res['ratio_overview_warm_ours_over_legacy']} (warm counts, TokenPool.counts / "
+            "GRID_LRT's per-type overview_total; lower is better)"
+        )
+        out.append(
+            "ratio_overview_build_ours_over_legacy: "
+            f"{res['ratio_overview_build_ours_over_legacy']} (index build + first answer)"
+        )
     if "ratio_types_one_type_pertype_over_dbwide" in res:
         out.append(
             "ratio_types_one_type_pertype_over_dbwide: "
