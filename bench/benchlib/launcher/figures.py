@@ -74,6 +74,8 @@ def figures(
     n = len(docs)
     locked = [d["times"]["locked"] for d in docs if "locked" in d.get("times", {})]
     first_lock, last_exit = min(locked), max(ends)
+    done = [d["times"]["done"] for d in docs if d.get("times", {}).get("done")]
+    last_done = max(done) if done else last_exit
     overhead = [starts[d["_id"]][0] - d["times"]["locked"] for d in docs if starts.get(d["_id"])]
     return {
         "tokens": n,
@@ -83,6 +85,10 @@ def figures(
         "drain_s": round(last_exit - first_lock, 3),
         "tokens_per_s": round(n / (last_exit - first_lock), 2),
         "tokens_per_s_wall": round(n / (last_exit - started), 2),
+        # first lock to the last token done: the claim throughput, without the launchers' exit
+        "drain_to_last_done_s": round(last_done - first_lock, 3),
+        "tokens_per_s_to_last_done": round(n / max(last_done - first_lock, 1e-6), 2),
+        "exit_tail_s": round(last_exit - last_done, 3),
         "double_locked": sum(1 for d in docs if int(d.get("attempt") or 0) > 1),
         "double_processed": sum(1 for d in docs if len(starts.get(d["_id"], [])) > 1),
         "never_processed": sum(1 for d in docs if not starts.get(d["_id"])),

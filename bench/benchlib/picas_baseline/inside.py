@@ -23,11 +23,13 @@ def _picas_client(args: argparse.Namespace, recorder: Any = None) -> Any:
 
         phase = "claim"
         taken = False
+        read_at = 0.0
 
         def get(self, id: str) -> Any:
             doc = super().get(id)
             if self.phase == "claim":  # what _claim_task is about to lock
                 self.taken = bool(doc["lock"]) or bool(doc["done"])
+                self.read_at = time.time()
             return doc
 
         def save(self, doc: Any) -> Any:
@@ -37,9 +39,8 @@ def _picas_client(args: argparse.Namespace, recorder: Any = None) -> Any:
                 recorder({"event": "conflict", "phase": self.phase, "id": doc["_id"]})
                 raise
             if self.phase == "claim":
-                recorder(
-                    {"event": "claim", "phase": "claim", "id": doc["_id"], "taken": self.taken}
-                )
+                recorder({"event": "claim", "phase": "claim", "id": doc["_id"],
+                          "taken": self.taken, "read_t": self.read_at})  # fmt: skip
             return saved
 
     password = os.environ[args.password_env]

@@ -52,4 +52,26 @@ def figures(
         "gave_up": sum(1 for e in events if e["event"] == "gave_up"),
         "worker_exit_codes": dict(collections.Counter(codes)),
         "startup_seconds": round(go - started, 3),
+        **overhead(events),
     }
+
+
+def overhead(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Per processing, from its worker's read of the token it then locked (the ``GET`` before
+    the lock's save, as the launcher's ``times.locked`` is taken once the row is read) to
+    ``process_task``: picas's claim → pipeline start. Median, p95 (nearest rank) and max."""
+    claimed: Dict[Any, float] = {}
+    gaps: List[float] = []
+    for e in sorted(events, key=lambda e: e["t"]):
+        if e["event"] == "claim":
+            claimed[(e["pid"], e["id"])] = e.get("read_t") or e["t"]
+        elif e["event"] == "process" and (e["pid"], e["id"]) in claimed:
+            gaps.append(e["t"] - claimed.pop((e["pid"], e["id"])))
+    if not gaps:
+        return {}
+    gaps.sort()
+
+    def rank(q: float) -> float:
+        return round(gaps[min(len(gaps) - 1, max(0, round(q * (len(gaps) - 1))))], 4)
+
+    return {"overhead_s_median": rank(0.5), "overhead_s_p95": rank(0.95), "overhead_s_max": rank(1)}
