@@ -104,6 +104,19 @@ def notebook(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """The benchmark table (not run by CI): every benchmark in one run, each against its own
+    loopback pouchdb-server, written to bench/RESULTS.md (bench/results.py; the figures in
+    bench/RESULTS.json). `nox -s bench -- --quick` for quick sizes (about 10 minutes); the
+    issue's sizes take many hours (a pool of 10^6 tokens). picas 1.1.2 goes into its own venv,
+    bench/.venv-picas, on first use."""
+    _install_pouchdb(session)
+    session.install("-e", ".", *TEST_DEPS)
+    _link_gfal2(session)
+    session.run("python", str(ROOT / "bench" / "results.py"), *session.posargs)
+
+
+@nox.session(python="3.11")
 def lint(session: nox.Session) -> None:
     session.install(*PYPROJECT["dependency-groups"]["lint"])
     session.run("ruff", "check", ".")
