@@ -53,14 +53,19 @@ class ReleaseReport:
         return len(self.waiting) + len(self.lost) + len(self.errors)
 
 
+def _note_time(doc: Dict[str, Any], event: str, now: Optional[float]) -> None:
+    """``times[event]`` of the token (``times`` made if absent), ``now`` or the clock."""
+    times = doc.get("times")
+    if not isinstance(times, dict):
+        times = doc["times"] = {}
+    times[event] = time.time() if now is None else now
+
+
 def hold_token(doc: Dict[str, Any], reason: str, now: Optional[float] = None) -> None:
     """Hold a new token (state ``waiting``) for ``reason``; ``times.held`` records when, so
     the report can show how long tokens waited for their data."""
     doc["held"] = reason
-    times = doc.get("times")
-    if not isinstance(times, dict):
-        times = doc["times"] = {}
-    times["held"] = time.time() if now is None else now
+    _note_time(doc, "held", now)
 
 
 def release_held(doc: Dict[str, Any], now: Optional[float] = None) -> bool:
@@ -69,10 +74,7 @@ def release_held(doc: Dict[str, Any], now: Optional[float] = None) -> bool:
     if state_of(doc) is not TokenState.WAITING:
         return False
     doc["held"], doc["status"] = "", "todo"
-    times = doc.get("times")
-    if not isinstance(times, dict):
-        times = doc["times"] = {}
-    times["released"] = time.time() if now is None else now
+    _note_time(doc, "released", now)
     return True
 
 

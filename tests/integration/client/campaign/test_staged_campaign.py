@@ -70,6 +70,12 @@ def _run(
     return code, json.loads(out) if out.strip() else None, err
 
 
+def _run_briefly(spec: Path, python: str) -> int:
+    """A campaign run that stops (exit 4) before the stage request can finish."""
+    return main(["campaign", "run", str(spec), "--timeout", "0.5", "--interval", "0.2",
+                 "--worker-python", python])  # fmt: skip
+
+
 def _records(spec: Path) -> List[Any]:
     lines = Path.home() / ".config" / "grid-lrt" / "stage-requests.jsonl"  # the user's book
     return [json.loads(line) for line in lines.read_text().splitlines()]
@@ -86,8 +92,7 @@ def test_held_until_staged_then_both_steps_run_and_every_result_matches(
     sim = _simulator(cli_env, archive, monkeypatch, delay=1.0)  # 3 s until staged
     try:
         # the first run stops before the request finishes: every calibrator token is held
-        assert main(["campaign", "run", str(spec), "--timeout", "0.5", "--interval", "0.2",
-                     "--worker-python", python39]) == 4  # fmt: skip
+        assert _run_briefly(spec, python39) == 4
         err = capsys.readouterr().err
         assert "cal: stage request " in err and "16 files" in err
         counts = cli_env.pool.counts(CAL)
@@ -123,8 +128,7 @@ def test_a_request_the_stager_forgot_is_asked_for_again(
     spec, archive = sample
     first = _simulator(cli_env, archive, monkeypatch, delay=5.0)
     try:
-        assert main(["campaign", "run", str(spec), "--timeout", "0.5", "--interval", "0.2",
-                     "--worker-python", python39]) == 4  # fmt: skip
+        assert _run_briefly(spec, python39) == 4
         (request,) = first.all_requests()
         first.hold(request.id)  # it never finishes there
     finally:
