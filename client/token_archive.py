@@ -9,7 +9,11 @@ real attachment names.
 
 Nothing is replaced: :func:`archive_type` writes into the first free name of
 ``tokens_<type>.tar.gz``, ``tokens_<type>.1.tar.gz``, ... (or folder ``<type>``,
-``<type>.1``, ...), and builds a tarball in a private folder, never in one of the user's.
+``<type>.1``, ...), and writes a tarball in a private folder, never in one of the user's.
+
+A whole type is read a page at a time, with the attachments inline, and streamed into the
+tarball; the revisions go into an :class:`~grid_lrt.client.archive_ledger.ArchiveLedger`:
+memory stays bounded at a million tokens (bench/million.py measures it).
 
 Each token is read in one request together with its attachments, so its dump, its attachment
 files and the revision recorded in :attr:`Archived.revisions` belong together.
@@ -24,19 +28,21 @@ import hashlib
 import itertools
 import logging
 import shutil
-import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Protocol
 
 import yaml
 
+from grid_lrt.shared import views
 from grid_lrt.shared.couch import Document
 from grid_lrt.shared.errors import LrtError, UsageError
 from grid_lrt.shared.pool import CouchTokenPool
 from grid_lrt.shared.schema import TokenState, state_of
 
+from .archive_ledger import ArchiveLedger
+from .archive_writers import FolderWriter, TarWriter
 from .progress import progress_bar
 
 __all__ = [
@@ -63,6 +69,9 @@ FINISHED = frozenset({TokenState.DONE, TokenState.ERROR})
 #: Longest encoded id or attachment name in a file name (two of them and ``_attachment_``
 #: stay below the 255 bytes of a file name on every common file system).
 NAME_LIMIT = 100
+
+#: Revisions per ``_bulk_docs`` request when archived tokens are deleted.
+BATCH = 1000
 
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.+@-")
 _SEPARATOR = "_attachment_"
@@ -120,22 +129,46 @@ def attachment_file_name(token_id: str, name: str) -> str:
 
 @dataclass
 class Archived:
-    """What was written: the files, and per token the revision and state that were archived."""
+    """What was written: the files, and per token the revision and state that were archived
+    (in an :class:`ArchiveLedger`, which keeps memory bounded at any number of tokens)."""
 
     files: List[Path] = field(default_factory=list)
-    revisions: Dict[str, str] = field(default_factory=dict)
-    states: Dict[str, TokenState] = field(default_factory=dict)
+    ledger: ArchiveLedger = field(default_factory=ArchiveLedger)
+
+    @property
+    def revisions(self) -> Mapping[str, str]:
+        return self.ledger.revisions
+
+    @property
+    def states(self) -> Mapping[str, TokenState]:
+        return self.ledger.states
+
+    @property
+    def count(self) -> int:
+        """How many tokens were archived."""
+        return len(self.ledger)
 
     @property
     def ids(self) -> List[str]:
-        return list(self.revisions)
+        return list(self.ledger)
 
 
 @dataclass
 class TypeArchive(Archived):
-    """What :func:`archive_type` wrote: the tarball or folder, the files, and the tokens."""
+    """What :func:`archive_type` wrote: the tarball or folder (``path``, also the one entry
+    of ``files``: a type's files are not listed one by one), and the tokens."""
 
     path: Path = Path()
+
+
+class _Writer(Protocol):
+    def write(self, name: str, data: bytes) -> Optional[Path]: ...
+
+    def close(self) -> None: ...
+
+
+#: Tokens per page when a whole type is read with its attachments inline.
+PAGE = 200
 
 
 def _read(pool: CouchTokenPool, token_id: str) -> Optional[Document]:
@@ -149,30 +182,26 @@ def _read(pool: CouchTokenPool, token_id: str) -> Optional[Document]:
     return Document(doc) if doc else None
 
 
-def _write_new(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path``, which must not exist yet (or hold exactly ``data``: the
-    same token archived twice into one folder).
-
-    Raises:
-        UsageError: ``path`` exists with other content (it is never replaced).
-    """
-    try:
-        with path.open("xb") as out:
-            out.write(data)
-    except FileExistsError:
-        if path.is_file() and path.read_bytes() == data:
-            return path
-        raise UsageError(
-            f"{path} exists already with other content; it was not replaced",
-            hint="archive into another folder, or move the existing file away",
-        ) from None
-    return path
+def _type_docs(pool: CouchTokenPool, t_type: str) -> Iterator[Document]:
+    """Every token of ``t_type`` with its attachments inline, :data:`PAGE` per request (each
+    document and its attachments come from one revision)."""
+    pool.ensure_views()
+    rows = pool.db.iter_view(
+        views.DB_DDOC,
+        views.DB_VIEW,
+        page=PAGE,
+        startkey=[t_type],
+        endkey=[t_type, {}],
+        include_docs=True,
+        attachments=True,
+    )
+    for row in rows:
+        if row.get("doc"):  # deleted between the index and the read: nothing to archive
+            yield Document(row["doc"])
 
 
-def _archive_one(pool: CouchTokenPool, token_id: str, folder: Path, into: Archived) -> None:
-    doc = _read(pool, token_id)
-    if doc is None:
-        raise UsageError(f"token {token_id!r} does not exist in database {pool.name!r}")
+def _archive_doc(pool: CouchTokenPool, doc: Document, out: _Writer, into: Archived) -> None:
+    token_id = doc.id
     attachments: Dict[str, Any] = dict(doc.get("_attachments") or {})
     stubs: Dict[str, Any] = {}
     contents: Dict[str, bytes] = {}
@@ -186,17 +215,24 @@ def _archive_one(pool: CouchTokenPool, token_id: str, folder: Path, into: Archiv
     if stubs:
         doc["_attachments"] = stubs
     text = yaml.safe_dump(dict(doc), default_flow_style=False, sort_keys=True)
-    into.files.append(_write_new(folder / dump_file_name(token_id), text.encode("utf-8")))
+    written = [out.write(dump_file_name(token_id), text.encode("utf-8"))]
     for name, data in contents.items():
-        into.files.append(_write_new(folder / attachment_file_name(token_id, name), data))
-    into.revisions[token_id] = doc.rev
-    into.states[token_id] = state_of(doc)
+        written.append(out.write(attachment_file_name(token_id, name), data))
+    into.files.extend(path for path in written if path is not None)
+    into.ledger.add(token_id, doc.rev, state_of(doc))
+
+
+def _cannot_write(where: Path, exc: OSError) -> LrtError:
+    return LrtError(
+        f"cannot write the archive into {where}: {exc.strerror or exc}",
+        hint="check that the folder is writable and has space",
+    )
 
 
 def archive_tokens(
     pool: CouchTokenPool, token_ids: Iterable[str], folder: Path, into: Optional[Archived] = None
 ) -> Archived:
-    """Archive tokens into ``folder`` (made if missing); never replaces a file.
+    """Archive tokens into ``folder`` (made if missing), one file each; never replaces a file.
 
     Raises:
         UsageError: a token does not exist, or one of its files exists already.
@@ -205,16 +241,16 @@ def archive_tokens(
     archived = into if into is not None else Archived()
     ids = list(token_ids)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        out = FolderWriter(folder)
         with progress_bar(len(ids), "archiving", unit="token", leave=False) as bar:
             for token_id in ids:
-                _archive_one(pool, token_id, folder, archived)
+                doc = _read(pool, token_id)
+                if doc is None:
+                    raise UsageError(f"token {token_id!r} does not exist in database {pool.name!r}")
+                _archive_doc(pool, doc, out, archived)
                 bar.update(1)
     except OSError as exc:
-        raise LrtError(
-            f"cannot write the archive into {folder}: {exc.strerror or exc}",
-            hint="check that the folder is writable and has space",
-        ) from None
+        raise _cannot_write(folder, exc) from None
     return archived
 
 
@@ -246,28 +282,37 @@ def archive_type(pool: CouchTokenPool, t_type: str, base: Path, *, compress: boo
     ``tokens_<type>.tar.gz``, ``tokens_<type>.1.tar.gz``, ... or, without ``compress``, of the
     folders ``<type>``, ``<type>.1``, ... (``<type>`` through :func:`safe_name`).
 
-    An existing archive is never replaced or added to. The tarball is built in a private
-    folder, written under a temporary name and renamed when complete.
+    The tokens are read a page at a time with their attachments and streamed into the
+    archive, so memory stays bounded whatever their number. An existing archive is never
+    replaced or added to. The tarball is written under a temporary name in a private folder
+    and renamed when complete.
 
     Raises:
         UsageError: ``base`` is a file.
         LrtError: the archive cannot be written (the message names the folder).
     """
     _check_folder(base)
-    ids = pool.ids(t_type)
+    total = sum(pool.counts(t_type).values())
     try:
         base.mkdir(parents=True, exist_ok=True)
-        out = _tarball(pool, t_type, ids, base) if compress else _folder(pool, t_type, ids, base)
+        out = (
+            _tarball(pool, t_type, base, total) if compress else _folder(pool, t_type, base, total)
+        )
     except OSError as exc:
-        raise LrtError(
-            f"cannot write the archive into {base}: {exc.strerror or exc}",
-            hint="check that the folder is writable and has space",
-        ) from None
-    log.info("archived %d tokens of type %s into %s", len(ids), t_type, out.path)
+        raise _cannot_write(base, exc) from None
+    log.info("archived %d tokens of type %s into %s", out.count, t_type, out.path)
     return out
 
 
-def _folder(pool: CouchTokenPool, t_type: str, ids: List[str], base: Path) -> TypeArchive:
+def _stream(pool: CouchTokenPool, t_type: str, out: _Writer, into: Archived, total: int) -> None:
+    with progress_bar(total, "archiving", unit="token", leave=False) as bar:
+        for doc in _type_docs(pool, t_type):
+            _archive_doc(pool, doc, out, into)
+            bar.update(1)
+    out.close()
+
+
+def _folder(pool: CouchTokenPool, t_type: str, base: Path, total: int) -> TypeArchive:
     """Into the first of ``<type>``, ``<type>.1``, ... that does not exist yet."""
     for folder in _candidates(base, safe_name(t_type), ""):
         try:
@@ -275,22 +320,21 @@ def _folder(pool: CouchTokenPool, t_type: str, ids: List[str], base: Path) -> Ty
         except FileExistsError:
             continue
         out = TypeArchive(path=folder)
-        archive_tokens(pool, ids, folder, out)
+        _stream(pool, t_type, FolderWriter(folder), out, total)
+        out.files = [folder]
         return out
     raise AssertionError("unreachable")  # pragma: no cover - _candidates never ends
 
 
-def _tarball(pool: CouchTokenPool, t_type: str, ids: List[str], base: Path) -> TypeArchive:
+def _tarball(pool: CouchTokenPool, t_type: str, base: Path, total: int) -> TypeArchive:
     """Into the first of ``tokens_<type>.tar.gz``, ``tokens_<type>.1.tar.gz``, ... that does
-    not exist yet, built in a private folder that is removed afterwards."""
+    not exist yet, written in a private folder that is removed afterwards."""
     stem = safe_name(t_type)
     staging = Path(tempfile.mkdtemp(prefix=f".tokens_{stem}.", suffix=".partial", dir=base))
     try:
         out = TypeArchive()
-        archive_tokens(pool, ids, staging / stem, out)
         partial = staging / "archive.tar.gz"
-        with tarfile.open(partial, "w:gz") as tar:
-            tar.add(staging / stem, arcname=stem)
+        _stream(pool, t_type, TarWriter(partial, stem), out, total)
         for tarball in _candidates(base, f"tokens_{stem}", ".tar.gz"):
             try:
                 tarball.open("xb").close()  # reserve the name: an existing file is never replaced
@@ -330,19 +374,19 @@ def delete_archived(
     """Delete the archived revisions of the finished (done, error) tokens of ``archived``;
     with ``all_states``, of every archived token. A token written since is kept.
 
+    The revisions are read back from the ledger and deleted a batch at a time, with progress.
     Nothing is logged: the caller reports the :class:`Deletion` (every failure included).
     """
-    chosen = {
-        token_id: rev
-        for token_id, rev in archived.revisions.items()
-        if all_states or archived.states[token_id] in FINISHED
-    }
-    outcome = Deletion(
-        kept={i: s for i, s in archived.states.items() if i not in chosen},
-    )
-    if chosen:
-        result = pool.delete_revisions(chosen)
-        outcome.deleted = list(result.changed)
-        outcome.changed = [*result.unchanged, *result.missing]
-        outcome.failed = dict(result.failed)
+    chosen = None if all_states else FINISHED
+    outcome = Deletion()
+    if chosen is not None:
+        outcome.kept = dict(archived.ledger.states_of(chosen, inside=False))
+    wanted = archived.count - len(outcome.kept)
+    with progress_bar(wanted, "deleting", unit="token", leave=False) as bar:
+        for batch in archived.ledger.batches(BATCH, states=chosen):
+            result = pool.delete_revisions(batch)
+            outcome.deleted.extend(result.changed)
+            outcome.changed.extend([*result.unchanged, *result.missing])
+            outcome.failed.update(result.failed)
+            bar.update(len(batch))
     return outcome

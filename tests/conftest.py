@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any, Generator, Iterator
@@ -179,3 +180,14 @@ def _loopback_only(
             "the test passed but swallowed a loopback-guard failure:\n" + "\n".join(violations),
             pytrace=False,
         )
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """``lrt`` (``main``) sets up the root logger, at WARNING unless -v: a test that runs it
+    must not decide what a later test's ``caplog`` sees."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers

@@ -112,7 +112,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
     if args.delete and not _confirm_delete(args, counts):
         return not_confirmed("nothing was archived or deleted")
     out = token_archive.archive_type(tokens, args.type, dest, compress=not args.no_compress)
-    print(f"archived {len(out.ids)} tokens of type {args.type} to {out.path}")
+    print(f"archived {out.count} tokens of type {args.type} to {out.path}")
     if not args.delete:
         return 0
     done = token_archive.delete_archived(tokens, out, all_states=args.all_states)
