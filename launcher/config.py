@@ -129,6 +129,13 @@ OPTIONS: Mapping[str, Any] = {
         "int",
         "pick a random token among this many todo tokens (fewer collisions)",
     ),
+    "readahead": (
+        "LRT_CLAIM_READAHEAD",
+        3,
+        "int",
+        "todo tokens read along with each claimed one and tried by the next claims for up "
+        "to a second, without a view query of their own (0: one query per claim)",
+    ),
     "claim_settle": (
         "LRT_CLAIM_SETTLE",
         "auto",
@@ -284,6 +291,7 @@ class LauncherConfig:
     sandbox_base: str = ""
     parallel: int = 4
     window: int = 100
+    readahead: int = 3
     claim_settle: str = "auto"
     storage: str = "auto"
     protocol: str = "auto"
@@ -382,6 +390,8 @@ class LauncherConfig:
             parse_duration(self.claim_settle, what="--claim-settle")
         if self.window < 1 or self.parallel < 1:
             raise UsageError("--window and --parallel must be at least 1")
+        if self.readahead < 0:
+            raise UsageError("--readahead must be 0 or more")
 
     @property
     def unpack_limits(self) -> UnpackLimits:

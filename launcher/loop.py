@@ -67,6 +67,7 @@ class Launcher:
             patience=config.outage,
         )  # fmt: skip
         self.db = self.pool.db
+        self.pool.candidates.extra = max(0, config.readahead)
         system, job_id = detect_batch_job()
         self.worker = Worker(socket.gethostname(), system, job_id)
         self.clock = clock

@@ -36,7 +36,7 @@ from grid_lrt.shared.schema import TokenState
 
 from . import bulk, replicas
 from .base import BulkResult, ClaimAttempt, ClaimVerdict, FencedWrite, Lease, Mutator
-from .claiming import claim_at
+from .claiming import Candidates, claim_at
 from .fenced import put_attachment, update_one, write_fenced
 from .patience import Patience
 
@@ -62,6 +62,8 @@ class CouchTokenPool:
         self.patience = patience if isinstance(patience, Patience) else Patience(patience)
         self._views_ready = False
         self._feed: Optional[ChangesFeed] = None  # made at the first idle wait
+        #: todo rows read along with a claim's own, for this pool's next claims
+        self.candidates = Candidates()
 
     def __repr__(self) -> str:
         return f"CouchTokenPool({self.db!r})"
@@ -242,6 +244,7 @@ class CouchTokenPool:
             clock=clock,
             carry=carry,
             patience=self.patience,
+            candidates=self.candidates,
         )
 
     def wait_for_todo(self, t_type: str, timeout: float, *, any_change: bool = False) -> bool:
