@@ -6,12 +6,13 @@ carried along) is :meth:`TokenPool.claim <grid_lrt.shared.pool.base.TokenPool.cl
 
 * Pick a random position among the first ``window`` todo rows of the type, so that hundreds of
   launchers do not all fight over the first row. When there are fewer rows than the position,
-  the window shrinks to what exists (not an attempt: nobody beat us).
+  the window shrinks to what exists, as the todo count says (not an attempt: nobody beat us).
 * A row already claimed (stale) or a lock lost to another launcher counts as an attempt;
   after ``attempts`` in a row the claim gives up (:class:`ClaimContentionError`), after short
   random pauses that grow with the attempts.
 * Expired leases are taken back on the way (``TokenPool.requeue_expired``): whenever the todo
-  view is empty, and otherwise at most once per ``reap_every`` seconds per launcher.
+  view is empty and some other token is locked, and otherwise at most once per
+  ``reap_every`` seconds per launcher.
 * A finished token's closing write (``carry``) rides along with the first lock that is sent.
   If it did not land that way (no lock was sent, or it met an edit), it is still pending in
   its session, and the run loop writes it on its own (``TokenRun.close``).
@@ -22,7 +23,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional
 
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.lease import DEFAULT_MAX_SCRUB, Worker
@@ -94,6 +95,17 @@ class Claimer:
             )
         return back
 
+    def _reap_when_empty(
+        self, carry: Optional[FencedWrite], counts: Mapping[TokenState, int]
+    ) -> int:
+        """:meth:`reap` with no todo row left, unless no token is locked but our own just
+        finished one (``carry``): then no lease can have run out, and the lease view, which
+        only the reaper reads and the server indexes only when it is read, is left alone
+        (bringing it up to date after a long drain takes the server seconds)."""
+        if counts[TokenState.LOCKED] <= (0 if carry is None else 1):
+            return 0
+        return self.reap()
+
     def next(self, carry: Optional[FencedWrite] = None) -> Optional[Claim]:
         """Claim one todo token; None when there is no work (after reaping expired leases).
 
@@ -120,12 +132,17 @@ class Claimer:
             if result.carried:
                 carry = None
             if result.outcome is ClaimOutcome.NO_ROW:
-                if position > 0:
-                    # Fewer todo rows than that: shrink the window and look again. It ends:
-                    # the window shrinks on every miss, down to 1.
-                    self._window = position
+                counts = self.pool.counts(self.token_type)
+                todo = counts[TokenState.TODO]
+                if 0 < todo < self._window:
+                    # Fewer todo rows than the window: shrink it to what exists (one count,
+                    # not a query per halving) and look again. It ends: the window shrinks.
+                    self._window = todo
                     continue
-                if reaped_on_empty or not self.reap():
+                if todo:
+                    attempt += 1  # taken or made since the query: look again, bounded
+                    continue
+                if reaped_on_empty or not self._reap_when_empty(carry, counts):
                     return None
                 reaped_on_empty = True
                 continue

@@ -12,12 +12,13 @@ import logging
 import os
 import socket
 import time
-from typing import Callable, Counter, Dict, Optional, Set
+from typing import Callable, Counter, Dict, Mapping, Optional, Set
 
 from grid_lrt.shared.couch import CouchDB, CouchError
 from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.lease import Worker
 from grid_lrt.shared.pool import CouchTokenPool, Patience
+from grid_lrt.shared.schema import TokenState
 
 from .claim import Claimer
 from .config import LauncherConfig
@@ -159,13 +160,8 @@ class Launcher:
                     self._close(finished)  # unless the claim's request carried it
                     finished = None
                 if claim is None:
-                    lingering = self._linger(signals)
-                    pause = self._idle_pause(lingering, signals)
-                    if pause is None:
+                    if not self._wait_while_empty(signals):
                         return "no todo tokens left"
-                    # waiting for leases: any change of the type may end the wait (a lease
-                    # renewed or a token finished tells what the next look would)
-                    self._wait_for_work(pause, signals, any_change=lingering is not None)
                     continue
                 self._empty_since = None
                 if self.settle is not None and not confirm_claim(
@@ -198,7 +194,31 @@ class Launcher:
             if finished is not None:
                 self._close(finished)
 
-    def _linger(self, signals: StopSignals) -> Optional[float]:
+    def _wait_while_empty(self, signals: StopSignals) -> bool:
+        """No todo token: linger or idle until there may be work; False to exit.
+
+        Waiting for leases, any change of the type ends a wait (a lease renewed or a token
+        finished tells what the next look would). Woken so with still no todo token, the
+        launcher looks at the leases again without a claim attempt: at the end of a pool
+        every lingering launcher wakes at every other one's last write, and each look costs
+        the server two queries instead of five.
+        """
+        counts: Optional[Mapping[TokenState, int]] = None
+        while True:
+            lingering = self._linger(signals, counts)
+            pause = self._idle_pause(lingering, signals)
+            if pause is None:
+                return False
+            changed = self._wait_for_work(pause, signals, any_change=lingering is not None)
+            if not changed or lingering is None or signals.signum is not None:
+                return True  # a timeout (a lease may have run out: the reaper looks) or new work
+            counts = self.pool.counts(self.config.token_type)
+            if counts[TokenState.TODO]:
+                return True
+
+    def _linger(
+        self, signals: StopSignals, counts: Optional[Mapping[TokenState, int]] = None
+    ) -> Optional[float]:
         """With no todo token: how long to wait before looking again, or None to exit.
 
         A lease not renewed for :data:`STALE_HEARTBEATS` of our heartbeats has probably lost
@@ -211,6 +231,10 @@ class Launcher:
             self._empty_since = now
         if signals.signum is not None:
             return None
+        if counts is None:
+            counts = self.pool.counts(self.config.token_type)
+        if not counts[TokenState.LOCKED]:
+            return None  # no lease at all (the current counts, not the lagging lease view)
         stale = STALE_HEARTBEATS * self.config.heartbeat
         wakes = []
         for lease in self.pool.running_leases(self.config.token_type, now):
@@ -240,17 +264,20 @@ class Launcher:
             return linger
         return min(linger, left, LONGPOLL) if linger is not None else min(left, LONGPOLL)
 
-    def _wait_for_work(self, pause: float, signals: StopSignals, *, any_change: bool) -> None:
+    def _wait_for_work(self, pause: float, signals: StopSignals, *, any_change: bool) -> bool:
         """Wait ``pause`` seconds, or less when a todo token appears (the ``_changes``
-        feed: no view is queried meanwhile); a stop signal ends the wait at once."""
+        feed: no view is queried meanwhile); a stop signal ends the wait at once. True when
+        a change ended it."""
         pause = min(pause, LONGPOLL)
         try:
             with signals.interruptible():
                 if self.pool.wait_for_todo(self.config.token_type, pause, any_change=any_change):
                     log.info("%s tokens changed: looking again", self.config.token_type)
+                    return True
         except CouchError as exc:
             log.warning("cannot watch for new tokens (%s); waiting %.0f s", exc.message, pause)
             signals.stopping.wait(pause)
+        return False
 
     def _close(self, run: TokenRun) -> None:
         """Write a finished token's closing change if no claim request carried it."""

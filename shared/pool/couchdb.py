@@ -32,7 +32,7 @@ from grid_lrt.shared import views
 from grid_lrt.shared.couch import ConflictError, CouchAuthError, CouchDB, Document
 from grid_lrt.shared.couch_changes import ChangesFeed
 from grid_lrt.shared.lease import Worker, lease_expired, requeue
-from grid_lrt.shared.schema import TokenState
+from grid_lrt.shared.schema import TokenState, num
 
 from . import bulk, replicas
 from .base import BulkResult, ClaimAttempt, ClaimVerdict, FencedWrite, Lease, Mutator
@@ -46,6 +46,11 @@ log = logging.getLogger(__name__)
 
 #: Running leases read at most by one ``running_leases`` (the soonest-expiring first).
 _LEASE_SCAN = 1000
+#: Up to this many locked tokens, leases are read from their documents through the claims'
+#: view (always up to date) instead of the lease view: the server indexes a view only when
+#: it is read, and the lease view is read by reapers alone, so bringing it up to date after
+#: a long drain took seconds, at the moment every launcher ran out of todo tokens at once.
+_FEW_LOCKED = 100
 
 
 class CouchTokenPool:
@@ -141,7 +146,26 @@ class CouchTokenPool:
             result.setdefault(t_type, dict.fromkeys(TokenState, 0))[state] = int(row["value"])
         return result
 
+    def _few_locked(self, t_type: str) -> Optional[List[Document]]:
+        """The locked tokens of ``t_type`` (documents), or None when there are more than
+        :data:`_FEW_LOCKED` (then the lease view, ordered by expiry, is the cheaper read)."""
+        state = TokenState.LOCKED.value
+        rows = self._query(
+            startkey=[t_type, state],
+            endkey=[t_type, state, {}],
+            reduce=False,
+            include_docs=True,
+            limit=_FEW_LOCKED + 1,
+        )["rows"]
+        if len(rows) > _FEW_LOCKED:
+            return None
+        return [Document(r["doc"]) for r in rows if isinstance(r.get("doc"), dict)]
+
     def expired(self, t_type: str, now: float, limit: Optional[int] = None) -> List[str]:
+        few = self._few_locked(t_type)
+        if few is not None:
+            gone = sorted((num(d.get("lease_expires")), d.id) for d in few if lease_expired(d, now))
+            return [token_id for _, token_id in gone[:limit]]
         params: Dict[str, Any] = {
             "startkey": [t_type, 0],
             "endkey": [t_type, now],
@@ -154,6 +178,14 @@ class CouchTokenPool:
     def running_leases(self, t_type: str, now: float) -> List[Lease]:
         """The leases of ``t_type`` still running at ``now``, the soonest to run out first
         (at most :data:`_LEASE_SCAN` of them)."""
+        few = self._few_locked(t_type)
+        if few is not None:
+            leases = [
+                Lease(d.id, num(d.get("lease_expires")), num(d.get("heartbeat")))
+                for d in few
+                if num(d.get("lease_expires")) >= now
+            ]
+            return sorted(leases, key=lambda lease: (lease.expires, lease.token_id))
         rows = self._query(
             views.LEASE_VIEW, startkey=[t_type, now], endkey=[t_type, {}], limit=_LEASE_SCAN
         )["rows"]

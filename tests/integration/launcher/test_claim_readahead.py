@@ -13,6 +13,7 @@ from grid_lrt.launcher.claim import Claimer
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.lease import Worker
 from grid_lrt.shared.pool import CouchTokenPool
+from grid_lrt.shared.pool import couchdb as couchdb_pool
 from grid_lrt.shared.schema import TokenState, new_token, state_of
 
 TYPE = "ahead"
@@ -103,3 +104,52 @@ def test_candidates_older_than_max_age_are_read_again(db: CouchDB, queries: List
     clock.now += claimer.pool.candidates.max_age + 0.5  # type: ignore[attr-defined]
     assert claimer.next() is not None
     assert queries.count("tokens") == 2, "the old candidates were not used"
+
+
+def test_a_drained_pool_with_nothing_locked_leaves_the_lease_view_alone(
+    db: CouchDB, queries: List[str]
+) -> None:
+    """The lease view is read only by the reaper, so the server brings its index up to date
+    only then: after a long drain that took seconds, at every launcher's exit. With nothing
+    locked no lease can run out: the current counts say so, the lease view is not read."""
+    _add(db, 2)
+    claimer = _claimer(db, "wn1")
+    for _ in range(2):
+        claim = claimer.next()
+        assert claim is not None
+        doc = db.get(claim.token_id)
+        doc["done"], doc["output"] = 2, 0  # finished
+        db.save(doc)
+    queries.clear()
+    assert claimer.next() is None
+    assert "leases" not in queries, queries
+
+
+def test_an_expired_lease_is_reaped_without_the_lease_view(db: CouchDB, queries: List[str]) -> None:
+    """Few tokens locked: their leases come from their documents (the claims' view, always
+    current); the lease view's answers are the same (checked with it forced)."""
+    _add(db, 3)
+    clock = Clock()
+    holder = _claimer(db, "wn1", clock=clock)
+    held = [holder.next() for _ in range(2)]
+    assert all(held)
+    late = Clock()
+    late.now = clock.now + 601  # past the 600 s lease of both
+    other = _claimer(db, "wn2", clock=late)
+    pool = other.pool
+    assert isinstance(pool, CouchTokenPool)
+    queries.clear()
+    expired = pool.expired(TYPE, late.now)
+    running_early = pool.running_leases(TYPE, clock.now)
+    assert sorted(expired) == sorted(c.token_id for c in held if c)
+    assert [lease.token_id for lease in running_early] == sorted(c.token_id for c in held if c)
+    assert "leases" not in queries, queries
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(couchdb_pool, "_FEW_LOCKED", 0)  # many locked: the lease view answers
+        assert sorted(pool.expired(TYPE, late.now)) == sorted(expired)
+        assert pool.running_leases(TYPE, clock.now) == running_early
+    assert "leases" in queries
+    queries.clear()
+    assert other.reap() == 2
+    assert "leases" not in queries
+    assert all(state_of(db.get(c.token_id)) is TokenState.TODO for c in held if c)
