@@ -30,9 +30,12 @@ from grid_lrt.shared.lease import DEFAULT_MAX_SCRUB, Worker
 from grid_lrt.shared.pool import Claim, ClaimOutcome, FencedWrite, TokenPool
 from grid_lrt.shared.schema import TokenState
 
-__all__ = ["Claim", "ClaimContentionError", "Claimer"]
+__all__ = ["ACTIVE", "Claim", "ClaimContentionError", "Claimer"]
 
 log = logging.getLogger(__name__)
+
+#: The states a launcher counts when it runs out of todo rows: what is left, what is running.
+ACTIVE = (TokenState.TODO, TokenState.LOCKED)
 
 
 class ClaimContentionError(LrtError):
@@ -132,7 +135,7 @@ class Claimer:
             if result.carried:
                 carry = None
             if result.outcome is ClaimOutcome.NO_ROW:
-                counts = self.pool.counts(self.token_type)
+                counts = self.pool.counts(self.token_type, ACTIVE)
                 todo = counts[TokenState.TODO]
                 if 0 < todo < self._window:
                     # Fewer todo rows than the window: shrink it to what exists (one count,

@@ -20,7 +20,7 @@ from grid_lrt.shared.lease import Worker
 from grid_lrt.shared.pool import CouchTokenPool, Patience
 from grid_lrt.shared.schema import TokenState
 
-from .claim import Claimer
+from .claim import ACTIVE, Claimer
 from .config import LauncherConfig
 from .confirm import confirm_claim, settle_time
 from .jobid import detect_batch_job
@@ -212,7 +212,7 @@ class Launcher:
             changed = self._wait_for_work(pause, signals, any_change=lingering is not None)
             if not changed or lingering is None or signals.signum is not None:
                 return True  # a timeout (a lease may have run out: the reaper looks) or new work
-            counts = self.pool.counts(self.config.token_type)
+            counts = self.pool.counts(self.config.token_type, ACTIVE)
             if counts[TokenState.TODO]:
                 return True
 
@@ -232,7 +232,7 @@ class Launcher:
         if signals.signum is not None:
             return None
         if counts is None:
-            counts = self.pool.counts(self.config.token_type)
+            counts = self.pool.counts(self.config.token_type, ACTIVE)
         if not counts[TokenState.LOCKED]:
             return None  # no lease at all (the current counts, not the lagging lease view)
         stale = STALE_HEARTBEATS * self.config.heartbeat

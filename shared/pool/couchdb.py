@@ -132,11 +132,21 @@ class CouchTokenPool:
         pages = self.db.iter_view(views.DB_DDOC, views.DB_VIEW, startkey=start, endkey=end)
         return sorted(str(row["id"]) for row in pages)
 
-    def counts(self, t_type: str) -> Dict[TokenState, int]:
-        rows = self._query(startkey=[t_type], endkey=[t_type, {}], group_level=2)["rows"]
+    def counts(
+        self, t_type: str, states: Optional[Iterable[TokenState]] = None
+    ) -> Dict[TokenState, int]:
+        wanted = None if states is None else sorted(s.value for s in states)
+        if wanted:  # the states' rows lie together, between the first and the last of them
+            start: List[Any] = [t_type, wanted[0]]
+            end: List[Any] = [t_type, wanted[-1], {}]
+        else:
+            start, end = [t_type], [t_type, {}]
+        rows = self._query(startkey=start, endkey=end, group_level=2)["rows"]
         counts = dict.fromkeys(TokenState, 0)
         for row in rows:
-            counts[TokenState(row["key"][1])] = int(row["value"])
+            state = TokenState(row["key"][1])
+            if wanted is None or state.value in wanted:
+                counts[state] = int(row["value"])
         return counts
 
     def types(self) -> Dict[str, Dict[TokenState, int]]:
@@ -283,7 +293,7 @@ class CouchTokenPool:
         # The sequence first, then the count: a token made in between is counted, one made
         # later is a change after ``since``; none is missed.
         since = self.patience(lambda: self.db.info().get("update_seq"))
-        if self.counts(t_type)[TokenState.TODO]:
+        if self.counts(t_type, [TokenState.TODO])[TokenState.TODO]:
             return True
         params = {
             "since": since,
