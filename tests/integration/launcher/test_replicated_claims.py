@@ -5,11 +5,16 @@ confirmed after a settle time, every token is completed once and its result comm
 Every launcher takes the first todo row (``LRT_CLAIM_WINDOW=1``), so the two servers' launchers
 collide on nearly every token: the worst case, on purpose. The pipeline appends ``start`` and
 ``done`` lines to its launcher's marker file; the figures are printed (``-s`` shows them).
+
+The size is CI's (24 tokens, 4 launchers, 2 servers) unless ``LRT_TEST_REPLICATED`` says
+``TOKENS,LAUNCHERS,SERVERS`` (the closing note's full size: ``300,9,3``); the launchers are
+spread over the servers in turn, and every server replicates to every other.
 """
 
 from __future__ import annotations
 
 import collections
+import os
 import re
 import subprocess
 import threading
@@ -31,7 +36,16 @@ from tests.support.launcher_kit import (
 from tests.support.replicated import Replicas, replicated_servers, rival_claims
 
 TYPE = "repl"
-TOKENS = 24
+
+
+def _size() -> Tuple[int, int, int]:
+    text = os.environ.get("LRT_TEST_REPLICATED", "24,4,2")
+    tokens, launchers, servers = (int(part) for part in text.split(","))
+    assert tokens > 0 and launchers >= servers >= 2, f"LRT_TEST_REPLICATED={text}"
+    return tokens, launchers, servers
+
+
+TOKENS, LAUNCHERS, SERVERS = _size()
 #: Seconds between a claim and its confirmation: well above replication's delay between two
 #: loaded pouchdb-servers (tens of milliseconds idle, up to about a second under a CI load).
 SETTLE = "1"
@@ -61,10 +75,11 @@ def _load(replicas: Replicas, tmp: Path) -> Path:
 def _fleet(
     replicas: Replicas, tmp: Path, settle: str
 ) -> Tuple[Counter[str], Counter[str], List[str]]:
-    """Two launchers per server; (starts per token, completions per token, their logs)."""
+    """The launchers, spread over the servers; (starts per token, completions per token,
+    their logs)."""
     procs: List[Tuple[subprocess.Popen[str], Path]] = []
-    for number in range(4):
-        server = replicas.servers[number % 2]
+    for number in range(LAUNCHERS):
+        server = replicas.servers[number % len(replicas.servers)]
         work = tmp / f"launcher{number}"
         env = launcher_env(
             server, replicas.name, work, LRT_CLAIM_SETTLE=settle, LRT_CLAIM_WINDOW="1",
@@ -73,7 +88,7 @@ def _fleet(
         procs.append((start_launcher(env, TYPE), work / "marker.txt"))
     logs = []
     for proc, _marker in procs:
-        _out, err = proc.communicate(timeout=240)
+        _out, err = proc.communicate(timeout=240 + 2 * TOKENS)
         assert proc.returncode == 0, err[-3000:]
         logs.append(err)
     starts: Counter[str] = collections.Counter()
@@ -99,14 +114,14 @@ def _settled(replicas: Replicas) -> Dict[str, int]:
 
     def agree(db: object) -> bool:
         counts = [CouchTokenPool(d).counts(TYPE) for d in replicas.dbs]
-        return counts[0] == counts[1]
+        return all(c == counts[0] for c in counts)
 
     replicas.wait(agree, timeout=30)
     return {s.value: n for s, n in CouchTokenPool(replicas.dbs[0]).counts(TYPE).items()}
 
 
 def test_confirmed_claims_complete_every_token_once(tmp_path: Path) -> None:
-    with replicated_servers(tmp_path / "servers", name="claims") as replicas:
+    with replicated_servers(tmp_path / "servers", SERVERS, name="claims") as replicas:
         results = _load(replicas, tmp_path)
         started = time.monotonic()
         starts, ends, logs = _fleet(replicas, tmp_path, settle=SETTLE)
@@ -116,7 +131,8 @@ def test_confirmed_claims_complete_every_token_once(tmp_path: Path) -> None:
         twice = sorted(t for t, n in starts.items() if n > 1)
         ran_twice = sum(1 for n in ends.values() if n > 1)
         backed_off = sum(log.count("backing off") for log in logs)
-        print(f"\nreplicated claims: {TOKENS} tokens, 4 launchers on 2 servers, settle {SETTLE} s, "
+        print(f"\nreplicated claims: {TOKENS} tokens, {LAUNCHERS} launchers on {SERVERS} servers, "
+              f"settle {SETTLE} s, "
               f"{took:.0f} s: completed twice {sum(1 for n in completed.values() if n > 1)}, "
               f"results committed twice {sum(1 for n in completed.values() if n > 1)}, "
               f"pipelines started twice {len(twice)} (ran to the end twice {ran_twice}), "
@@ -135,15 +151,15 @@ def test_confirmed_claims_complete_every_token_once(tmp_path: Path) -> None:
 
 def test_without_confirmation_two_servers_run_one_token_twice(tmp_path: Path) -> None:
     """What the confirmation prevents: each server says yes to its own launcher."""
-    with replicated_servers(tmp_path / "servers", name="claims") as replicas:
+    with replicated_servers(tmp_path / "servers", SERVERS, name="claims") as replicas:
         _load(replicas, tmp_path)
         started = time.monotonic()
         starts, done, _logs = _fleet(replicas, tmp_path, settle="0")
         took = time.monotonic() - started
         twice = sum(1 for n in done.values() if n > 1)
-        print(f"\nreplicated claims without confirmation: {TOKENS} tokens, 4 launchers on 2 "
-              f"servers, settle 0, {took:.0f} s: completed twice {twice}, pipelines started "
-              f"twice {sum(1 for n in starts.values() if n > 1)}")  # fmt: skip
+        print(f"\nreplicated claims without confirmation: {TOKENS} tokens, {LAUNCHERS} launchers "
+              f"on {SERVERS} servers, settle 0, {took:.0f} s: completed twice {twice}, "
+              f"pipelines started twice {sum(1 for n in starts.values() if n > 1)}")  # fmt: skip
         assert twice > 0
 
 
