@@ -6,6 +6,9 @@ Not a test: it runs the benchmarks and writes what they measured. ``nox -s bench
     python bench/results.py --quick          # quick sizes: a smoke run of ~10 minutes
     python bench/results.py                  # the sizes (10^6 tokens: many hours)
     python bench/results.py --from bench/RESULTS.json     # format saved figures again
+    python bench/results.py --quick --full launcher --million-from million.json
+                    # quick sizes but the launcher's, and the pool's figures from a
+                    # `bench/million.py --json` run of its own (10^6 tokens take hours)
 
 It runs, each as its own script with ``--json`` and each against its own loopback
 pouchdb-server: bench/tokens.py (creation, overview counts, first todo with many types),
@@ -44,6 +47,16 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         default="",
         help=f"comma-separated sections to leave out: {', '.join(SECTIONS)}",
     )
+    p.add_argument(
+        "--full",
+        default="",
+        help="with --quick: comma-separated sections at the issue's sizes all the same",
+    )
+    p.add_argument(
+        "--million-from",
+        type=Path,
+        help="the pool's figures from this `bench/million.py --json` output instead of a run",
+    )
     p.add_argument("--skip-picas", action="store_true", help="run the launcher without picas")
     p.add_argument(
         "--million-tokens", type=int, help="tokens of bench/million.py (10^6; quick 20,000)"
@@ -55,17 +68,22 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    unknown = args.skip - set(SECTIONS)
+    args.full = {s.strip() for s in args.full.split(",") if s.strip()}
+    unknown = (args.skip | args.full) - set(SECTIONS)
     if unknown:
         p.error(f"unknown sections: {', '.join(sorted(unknown))}")
     return args
 
 
 def collect(args: argparse.Namespace, argv: List[str]) -> Dict[str, Any]:
-    sizes = runs.QUICK if args.quick else runs.FULL
     started = time.monotonic()
+
+    def sizes_of(section: str) -> runs.Sizes:
+        return runs.QUICK if args.quick and section not in args.full else runs.FULL
+
     raw: Dict[str, Any] = {
         "quick": args.quick,
+        "full_sections": sorted(args.full) if args.quick else [],
         "command": " ".join(["python bench/results.py", *argv]),
         "machine_start": machine.describe(),
     }
@@ -76,13 +94,18 @@ def collect(args: argparse.Namespace, argv: List[str]) -> Dict[str, Any]:
         if raw["picas"]:
             log(f"picas: {raw['picas']}; the launcher runs without it")
     if "tokens" not in args.skip:
-        raw["tokens"] = runs.tokens(sizes)
+        raw["tokens"] = runs.tokens(sizes_of("tokens"))
     if "launcher" not in args.skip:
-        raw["launcher"] = runs.launcher(sizes, raw["picas"])
+        raw["launcher"] = runs.launcher(sizes_of("launcher"), raw["picas"])
     if "staging" not in args.skip:
-        raw["staging"] = runs.staging(sizes)
-    if "million" not in args.skip:
-        raw["million"] = runs.million(sizes, args.million_tokens)
+        raw["staging"] = runs.staging(sizes_of("staging"))
+    if args.million_from:
+        raw["million"] = json.loads(args.million_from.read_text(encoding="utf-8"))
+        raw["million"]["source"] = (
+            f"a bench/million.py --json run of its own ({args.million_from.name})"
+        )
+    elif "million" not in args.skip:
+        raw["million"] = runs.million(sizes_of("million"), args.million_tokens)
     if "replicated" not in args.skip:
         raw["replicated"] = runs.replicated()
     end = machine.describe()

@@ -449,13 +449,20 @@ def notes(raw: Dict[str, Any]) -> List[str]:
     return out
 
 
+def _sizes(raw: Dict[str, Any]) -> str:
+    if not raw.get("quick"):
+        return "the issue sizes"
+    full = raw.get("full_sections") or []
+    if full:
+        return f"the issue sizes for {', '.join(full)}; quick sizes, a smoke run, for the rest"
+    return "quick sizes: a smoke run, not the issue sizes"
+
+
 def markdown(raw: Dict[str, Any]) -> str:
-    quick = raw.get("quick")
     lines = [
         "# Benchmark results",
         "",
-        f"Written by `{raw.get('command', 'python bench/results.py')}` "
-        f"({'quick sizes: a smoke run, not the issue sizes' if quick else 'the issue sizes'}) "
+        f"Written by `{raw.get('command', 'python bench/results.py')}` ({_sizes(raw)}) "
         f"in {num(raw.get('seconds'), 0)} s. Every ratio is ours / the baseline, both measured "
         "in this run against the same server; the machine was shared, so the ratios say more "
         "than the absolute figures. What each figure means: bench/README.md.",
