@@ -45,6 +45,8 @@ LINGER_MARGIN = 1.0
 LONGPOLL = 60.0
 #: A lease not renewed for this many of our heartbeats has lost its launcher (probably).
 STALE_HEARTBEATS = 3
+#: The longest settle time a launcher learns (see ``Launcher._learn_settle``).
+MAX_SETTLE = 30.0
 
 
 class Launcher:
@@ -186,6 +188,7 @@ class Launcher:
                     self.outcomes[RunOutcome.REQUEUED.value] += 1
                     raise
                 self.outcomes[outcome.value] += 1
+                self._learn_settle(outcome)
                 if session.closing_pending:
                     finished = run
                 if signals.signum is None:
@@ -193,6 +196,19 @@ class Launcher:
         finally:
             if finished is not None:
                 self._close(finished)
+
+    def _learn_settle(self, outcome: RunOutcome) -> None:
+        """A confirmed claim lost after all (a rival from another copy arrived later than
+        the settle time, seen at a heartbeat or at the commit check): replication lags more
+        than the settle time, so it doubles, up to :data:`MAX_SETTLE`, for the next claims."""
+        if outcome is not RunOutcome.LOST or self.settle is None or self.settle >= MAX_SETTLE:
+            return
+        self.settle = min(MAX_SETTLE, max(self.settle * 2, 0.5))
+        log.warning(
+            "a claim was lost after its confirmation (replication lags more than the settle "
+            "time): claims are now confirmed after %g s",
+            self.settle,
+        )
 
     def _wait_while_empty(self, signals: StopSignals) -> bool:
         """No todo token: linger or idle until there may be work; False to exit.
