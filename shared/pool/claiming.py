@@ -14,6 +14,10 @@
          │  our write landed and only its answer was lost ──▶ CLAIMED
          └─ otherwise (another launcher won, or ours never landed) ▶ LOST
 
+With :class:`Candidates` (the launcher's read-ahead), the rows a query read after its own
+are locked by the next attempts without a query, while fresh; one taken meanwhile (a 409 or
+no longer todo) is dropped with the rest and that attempt goes on with a fresh query.
+
 A carried closing write is sent once: if it did not land with the lock (it met an edit, or
 no answer came), it stays pending with its writer, who writes it on its own
 (:meth:`TokenPool.write <grid_lrt.shared.pool.base.TokenPool.write>`).
