@@ -27,8 +27,10 @@ UNCONFIRMED = f"{REPLICATED_TESTS}::test_without_confirmation_two_servers_run_on
 _REPLICATED_LINE = re.compile(
     r"replicated claims(?P<unconfirmed> without confirmation)?: (?P<tokens>\d+) tokens, "
     r"(?P<launchers>\d+) launchers on (?P<servers>\d+) servers, settle (?P<settle>[\d.]+)(?: s)?,"
-    r" (?P<seconds>\d+) s: completed twice (?P<completed_twice>\d+), pipelines started twice "
-    r"(?P<started_twice>\d+)(?:, claims backed off (?P<backed_off>\d+))?"
+    r" (?P<seconds>\d+) s: completed twice (?P<completed_twice>\d+),"
+    r"(?: results committed twice (?P<committed_twice>\d+),)? pipelines started twice "
+    r"(?P<started_twice>\d+)(?: \(ran to the end twice \d+\))?"
+    r"(?:, claims backed off (?P<backed_off>\d+))?"
 )
 
 
