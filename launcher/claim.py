@@ -142,8 +142,11 @@ class Claimer:
                     # not a query per halving) and look again. It ends: the window shrinks.
                     self._window = todo
                     continue
-                if todo:
-                    attempt += 1  # taken or made since the query: look again, bounded
+                if todo:  # the count and the query disagree (rows taken or made between)
+                    if position > 0:
+                        self._window = position  # shrinks on every such miss: it ends
+                    else:
+                        attempt += 1  # bounded, as a lost round is
                     continue
                 if reaped_on_empty or not self._reap_when_empty(carry, counts):
                     return None
