@@ -277,7 +277,14 @@ def _check_folder(base: Path) -> None:
         )
 
 
-def archive_type(pool: CouchTokenPool, t_type: str, base: Path, *, compress: bool) -> TypeArchive:
+def archive_type(
+    pool: CouchTokenPool,
+    t_type: str,
+    base: Path,
+    *,
+    compress: bool,
+    total: Optional[int] = None,
+) -> TypeArchive:
     """Archive every token of ``t_type`` into ``base``: the first free name of
     ``tokens_<type>.tar.gz``, ``tokens_<type>.1.tar.gz``, ... or, without ``compress``, of the
     folders ``<type>``, ``<type>.1``, ... (``<type>`` through :func:`safe_name`).
@@ -287,12 +294,15 @@ def archive_type(pool: CouchTokenPool, t_type: str, base: Path, *, compress: boo
     replaced or added to. The tarball is written under a temporary name in a private folder
     and renamed when complete.
 
+    ``total``: the type's token count, for the progress bar (counted here when not given).
+
     Raises:
         UsageError: ``base`` is a file.
         LrtError: the archive cannot be written (the message names the folder).
     """
     _check_folder(base)
-    total = sum(pool.counts(t_type).values())
+    if total is None:  # for the progress bar; a caller that counted already passes it
+        total = sum(pool.counts(t_type).values())
     try:
         base.mkdir(parents=True, exist_ok=True)
         out = (

@@ -111,7 +111,9 @@ def cmd_archive(args: argparse.Namespace) -> int:
         return 0
     if args.delete and not _confirm_delete(args, counts):
         return not_confirmed("nothing was archived or deleted")
-    out = token_archive.archive_type(tokens, args.type, dest, compress=not args.no_compress)
+    out = token_archive.archive_type(
+        tokens, args.type, dest, compress=not args.no_compress, total=sum(counts.values())
+    )
     print(f"archived {out.count} tokens of type {args.type} to {out.path}")
     if not args.delete:
         return 0
