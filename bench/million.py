@@ -29,6 +29,7 @@ database, the server's folder, the archive) is removed at the end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -47,8 +48,9 @@ from benchlib.million.phases import PHASES, Meter, held
 from benchlib.million.report import memory_summary, table
 from benchlib.pouchdb import server_pid
 
-from grid_lrt.client.localserver import local_server
+from grid_lrt.client.localserver import CONSOLE, local_server
 from grid_lrt.shared.couch import CouchDB
+from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.pool import CouchTokenPool
 
 DEFAULT_TOKENS = 1_000_000
@@ -56,6 +58,10 @@ QUICK_TOKENS = 20_000
 PASSWORD_ENV = "BENCH_MILLION_PASSWORD"
 #: The longest one operation may take (10^6 tokens on 2 shared cores: a few hours).
 PHASE_TIMEOUT = 12 * 3600.0
+#: pouchdb-server's Node.js heap (MB): with Node's default it died re-indexing 10^6 resets.
+SERVER_HEAP_MB = 8192
+#: Lines of the server's console shown when an operation fails.
+CONSOLE_LINES = 40
 
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
@@ -68,8 +74,15 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     p.add_argument(
         "--phases",
         default=",".join(PHASES),
-        help="comma-separated operations after create (which always runs): "
-        + ", ".join(list(PHASES)[1:]),
+        help="comma-separated operations after create (which always runs first), run in the "
+        "order given: " + ", ".join(list(PHASES)[1:]),
+    )
+    p.add_argument(
+        "--server-heap-mb",
+        type=int,
+        default=SERVER_HEAP_MB,
+        help=f"the Node.js heap of pouchdb-server in MB ({SERVER_HEAP_MB}; Node's default, "
+        "~2 GB, is too small to re-index 10^6 changed documents)",
     )
     p.add_argument("--no-baseline", action="store_true", help="skip the held-in-memory baseline")
     p.add_argument("--json", action="store_true", help="print the results as JSON only")
@@ -83,11 +96,13 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     args.tokens = args.tokens or (QUICK_TOKENS if args.quick else DEFAULT_TOKENS)
     if args.tokens < 1:
         p.error("--tokens must be >= 1")
-    wanted = {x.strip() for x in args.phases.split(",") if x.strip()}
-    unknown = wanted - set(PHASES)
+    wanted = [x.strip() for x in args.phases.split(",") if x.strip()]
+    unknown = set(wanted) - set(PHASES)
     if unknown:
         p.error(f"unknown phases: {', '.join(sorted(unknown))}")
-    args.phases = [name for name in PHASES if name == "create" or name in wanted]
+    if args.server_heap_mb < 256:
+        p.error("--server-heap-mb must be >= 256")
+    args.phases = ["create", *dict.fromkeys(name for name in wanted if name != "create")]
     return args
 
 
@@ -130,6 +145,24 @@ def run_child(phase: str, n: int, extra: List[str], env: Dict[str, str]) -> Dict
 # -- the parent: the server, the database, the operations in turn -------------------------------
 
 
+def server_node_options(heap_mb: int) -> str:
+    """``NODE_OPTIONS`` for the server: the caller's, with the heap limit set to ``heap_mb``."""
+    kept = [o for o in os.environ.get("NODE_OPTIONS", "").split()
+            if not o.startswith("--max-old-space-size")]  # fmt: skip
+    return " ".join([*kept, f"--max-old-space-size={heap_mb}"])
+
+
+def show_console(workdir: Path, password: str) -> None:
+    """The last lines of pouchdb-server's console on stderr (it goes with the temp folder)."""
+    try:
+        lines = (workdir / CONSOLE).read_text(errors="replace").splitlines()[-CONSOLE_LINES:]
+    except OSError:
+        lines = ["(no console output)"]
+    log("pouchdb-server's console, last lines:")
+    for line in lines:
+        log("    " + line.replace(password, "***"))
+
+
 def folder_mb(folder: Path) -> float:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
 
@@ -147,6 +180,8 @@ def run(args: argparse.Namespace, tmp: Path) -> Dict[str, Any]:
     }
     password = secrets.token_urlsafe(16)
     data = tmp / "data"
+    res["server_heap_mb"] = args.server_heap_mb
+    os.environ["NODE_OPTIONS"] = server_node_options(args.server_heap_mb)
     with local_server(
         tmp / "server", password=password, data_dir=data, attempts=3, die_with_parent=True
     ) as srv:
@@ -170,8 +205,12 @@ def run(args: argparse.Namespace, tmp: Path) -> Dict[str, Any]:
                 if phase == "create":
                     res["data_mb_after_create"] = round(folder_mb(data), 1)
             res["server_peak_rss_mb"] = peak_rss_mb(pid)
+        except BaseException:
+            show_console(tmp / "server", password)
+            raise
         finally:
-            db.drop()
+            with contextlib.suppress(LrtError):  # a dead server: its data goes with tmp
+                db.drop()
     if not args.no_baseline:
         log("baseline: the same documents held in one list ...")
         res["held"] = run_child("held", args.tokens, [], dict(os.environ))

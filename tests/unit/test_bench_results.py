@@ -233,3 +233,21 @@ def test_million_help_works() -> None:
         check=True,
     )
     assert "--tokens" in done.stdout and "--quick" in done.stdout
+
+
+def test_million_runs_the_phases_in_the_order_given_create_first() -> None:
+    import million
+
+    args = million.parse_args(["--phases", "counts,archive,reset,archive,create"])
+    assert args.phases == ["create", "counts", "archive", "reset"]
+    assert million.parse_args([]).phases == ["create", *list(million.PHASES)[1:]]
+
+
+def test_million_gives_the_server_a_larger_heap(monkeypatch: pytest.MonkeyPatch) -> None:
+    import million
+
+    assert million.parse_args([]).server_heap_mb >= 8192
+    monkeypatch.setenv("NODE_OPTIONS", "--max-old-space-size=512 --trace-warnings")
+    assert million.server_node_options(8192) == "--trace-warnings --max-old-space-size=8192"
+    with pytest.raises(SystemExit):
+        million.parse_args(["--server-heap-mb", "10"])
