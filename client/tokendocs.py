@@ -148,7 +148,7 @@ def create_tokens(
     with bar_or_none as bar:
         stream = iter(docs)
         while True:
-            batch = [_held_since(doc, now) for doc in itertools.islice(stream, BATCH)]
+            batch = [pool.placed(_held_since(doc, now)) for doc in itertools.islice(stream, BATCH)]
             if not batch:
                 break
             part = pool.create(batch)

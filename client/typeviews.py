@@ -53,7 +53,7 @@ class TypeViews:
             raise UsageError(f"{self.ddoc_id} kept changing under us; try again")
 
     def _new(self) -> Dict[str, Any]:
-        return views.type_design_doc(self.t_type)
+        return views.type_design_doc(self.t_type, partitioned_db=self.pool.partitioned)
 
     def set(self, new_views: ViewDefs) -> None:
         """Add or replace views (the design document is made when missing)."""
@@ -97,7 +97,7 @@ class TypeViews:
     def rows(self, name: str, defs: Optional[ViewDefs] = None) -> List[Dict[str, Any]]:
         """The rows (``id``, ``key``, ``value``) of a view; reduce views grouped."""
         definition = self.require(name, self.definitions() if defs is None else defs)
-        params = {"group": True} if "reduce" in definition else {}
+        params: Dict[str, Any] = {"group": True} if "reduce" in definition else {}
         return list(self.pool.db.view(self.t_type, name, **params)["rows"])
 
     def ids(self, view: str, key: Optional[Sequence[Any]] = None) -> List[str]:

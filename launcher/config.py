@@ -28,6 +28,7 @@ from typing import Any, Mapping, Optional, Tuple
 from grid_lrt.shared.credentials import Macaroon, picas_cred, picasrc_path
 from grid_lrt.shared.errors import LrtError, UsageError
 from grid_lrt.shared.lease import DEFAULT_HEARTBEAT, DEFAULT_LEASE, DEFAULT_MAX_SCRUB
+from grid_lrt.shared.partitions import require_partition
 
 from .server import server_address
 from .storage import bearer
@@ -135,6 +136,12 @@ OPTIONS: Mapping[str, Any] = {
         "int",
         "todo tokens read along with each claimed one and tried by the next claims for up "
         "to a second, without a view query of their own (0: one query per claim)",
+    ),
+    "db_partition": (
+        "LRT_DB_PARTITION",
+        "",
+        "str",
+        "claim only tokens of this partition (an OBSID) of a partitioned database",
     ),
     "claim_settle": (
         "LRT_CLAIM_SETTLE",
@@ -292,6 +299,7 @@ class LauncherConfig:
     parallel: int = 4
     window: int = 100
     readahead: int = 3
+    db_partition: str = ""
     claim_settle: str = "auto"
     storage: str = "auto"
     protocol: str = "auto"
@@ -392,6 +400,8 @@ class LauncherConfig:
             raise UsageError("--window and --parallel must be at least 1")
         if self.readahead < 0:
             raise UsageError("--readahead must be 0 or more")
+        if self.db_partition:
+            require_partition(self.db_partition)
 
     @property
     def unpack_limits(self) -> UnpackLimits:

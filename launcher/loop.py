@@ -68,6 +68,7 @@ class Launcher:
                 retries=1, backoff=0.2,
             ),
             patience=config.outage,
+            partition=config.db_partition or None,
         )  # fmt: skip
         self.db = self.pool.db
         self.pool.candidates.extra = max(0, config.readahead)

@@ -221,10 +221,12 @@ class CouchDB:
             return False
         return True
 
-    def create(self) -> bool:
-        """Create the database; False when it existed already."""
+    def create(self, *, partitioned: bool = False) -> bool:
+        """Create the database; False when it existed already. ``partitioned``: ask for a
+        partitioned database (``?partitioned=true``, Apache CouchDB 3); a server that ignores
+        the parameter makes a plain one, which :func:`is_partitioned` of :meth:`info` tells."""
         try:
-            self.request("PUT")
+            self.request("PUT", params={"partitioned": "true"} if partitioned else None)
         except CouchError as exc:
             if exc.status == 412:
                 return False
@@ -294,9 +296,15 @@ class CouchDB:
 
     # -- views -------------------------------------------------------------------------------
 
-    def view(self, ddoc: str, name: str, **params: Any) -> Dict[str, Any]:
-        """Query ``_design/<ddoc>/_view/<name>``; JSON-valued parameters are encoded for you."""
+    def view(
+        self, ddoc: str, name: str, *, partition: Optional[str] = None, **params: Any
+    ) -> Dict[str, Any]:
+        """Query ``_design/<ddoc>/_view/<name>``; JSON-valued parameters are encoded for you.
+        ``partition``: the view of a partitioned design document, in that partition only
+        (``_partition/<partition>/_design/...``)."""
         path = f"_design/{quote(ddoc, safe='')}/_view/{quote(name, safe='')}"
+        if partition is not None:
+            path = f"_partition/{path_segment(partition)}/{path}"
         keys = params.pop("keys", None)
         if keys is not None:
             response = self.request("POST", path, params=params, body={"keys": list(keys)})

@@ -17,13 +17,17 @@ Two kinds of design document:
   states: they do not overlap and add up to the number of tokens of the type) and any custom
   view built from a condition string.
 
+In a partitioned database (``partitions.py``) both kinds say ``options.partitioned: false``
+(global), and ``_design/grid_lrt_part`` holds the ``tokens`` view once more, partitioned, for
+claims and counts in one partition.
+
 All JavaScript is ES5 (CouchDB 3's default engine) and embeds ``token.STATE_JS``.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from .schema import STATE_JS, TokenState
 
@@ -31,6 +35,7 @@ __all__ = [
     "DB_DDOC",
     "DB_VIEW",
     "LEASE_VIEW",
+    "PART_DDOC",
     "SCHEMA_VERSION",
     "STATUS_VIEWS",
     "TODO_FILTER",
@@ -38,22 +43,26 @@ __all__ = [
     "database_design_doc",
     "mapreduce_view",
     "overview_view",
+    "partitioned_design_doc",
     "state_view",
     "type_design_doc",
 ]
 
 #: Bumped whenever the generated JavaScript changes; stored in every design doc we write.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 DB_DDOC = "grid_lrt"
 DB_VIEW = "tokens"
+#: The partitioned twin of ``_design/grid_lrt`` (its ``tokens`` view only), in partitioned
+#: databases.
+PART_DDOC = "grid_lrt_part"
 #: Locked tokens that carry a lease, keyed ``[type, lease_expires]`` with the value
 #: ``[attempt, heartbeat]``: the expired ones are the key range ``[type, 0] .. [type, now]``
 #: (see ``lease.py``); a lease whose last heartbeat is long ago has probably lost its launcher.
 LEASE_VIEW = "leases"
 #: The ``_changes`` filter of todo tokens of one type (``?filter=grid_lrt/todo&type=T``;
-#: with ``&any=1`` every change of a token of the type): idle launchers wait on it instead
-#: of querying the todo view again and again.
+#: with ``&any=1`` every change of a token of the type; with ``&partition=P``, P's only):
+#: idle launchers wait on it instead of querying the todo view again and again.
 TODO_FILTER = "todo"
 #: The seed's status views, in the order ``add_status_views`` creates them.
 STATUS_VIEWS = ("todo", "locked", "done", "error")
@@ -68,19 +77,30 @@ def _map(body: str) -> str:
     return "function (doc) {\n" + STATE_JS + "\n" + body + "\n}"
 
 
-def database_design_doc() -> Dict[str, Any]:
-    """``_design/grid_lrt``: one view over every token of every type."""
+def _tokens_view() -> Dict[str, str]:
     return {
+        "map": _map("  if (isToken(doc)) { emit([doc.type, stateOf(doc), doc._id], doc._id); }"),
+        "reduce": "_count",
+    }
+
+
+def _scoped(ddoc: Dict[str, Any], partitioned: Optional[bool]) -> Dict[str, Any]:
+    """``ddoc`` with ``options.partitioned`` set, when ``partitioned`` is not None (only a
+    partitioned database takes the option: another one refuses ``true``)."""
+    if partitioned is not None:
+        ddoc["options"] = {"partitioned": partitioned}
+    return ddoc
+
+
+def database_design_doc(*, partitioned_db: bool = False) -> Dict[str, Any]:
+    """``_design/grid_lrt``: one view over every token of every type (global in a
+    partitioned database)."""
+    ddoc = {
         "_id": f"_design/{DB_DDOC}",
         "language": "javascript",
         "grid_lrt_schema": SCHEMA_VERSION,
         "views": {
-            DB_VIEW: {
-                "map": _map(
-                    "  if (isToken(doc)) { emit([doc.type, stateOf(doc), doc._id], doc._id); }"
-                ),
-                "reduce": "_count",
-            },
+            DB_VIEW: _tokens_view(),
             LEASE_VIEW: {
                 "map": _map(
                     '  if (isToken(doc) && stateOf(doc) === "locked" &&\n'
@@ -95,10 +115,25 @@ def database_design_doc() -> Dict[str, Any]:
             TODO_FILTER: "function (doc, req) {\n"
             + STATE_JS
             + "\n  return isToken(doc) && doc.type === String(req.query.type) &&"
-            + '\n    (String(req.query.any) === "1" || stateOf(doc) === "todo");'
+            + '\n    (String(req.query.any) === "1" || stateOf(doc) === "todo") &&'
+            + "\n    (!req.query.partition ||"
+            + '\n     doc._id.indexOf(String(req.query.partition) + ":") === 0);'
             + "\n}"
         },
     }
+    return _scoped(ddoc, False if partitioned_db else None)
+
+
+def partitioned_design_doc() -> Dict[str, Any]:
+    """``_design/grid_lrt_part``: the ``tokens`` view, partitioned (a partitioned database's
+    claims and counts in one partition; ``_count`` is built in, as partitioned views need)."""
+    ddoc = {
+        "_id": f"_design/{PART_DDOC}",
+        "language": "javascript",
+        "grid_lrt_schema": SCHEMA_VERSION,
+        "views": {DB_VIEW: _tokens_view()},
+    }
+    return _scoped(ddoc, True)
 
 
 def _type_guard(t_type: str) -> str:
@@ -144,11 +179,13 @@ def condition_map(
     }
 
 
-def type_design_doc(t_type: str) -> Dict[str, Any]:
-    """A fresh ``_design/<type>`` with no views yet (they are added by name)."""
-    return {
+def type_design_doc(t_type: str, *, partitioned_db: bool = False) -> Dict[str, Any]:
+    """A fresh ``_design/<type>`` with no views yet (they are added by name); global in a
+    partitioned database."""
+    ddoc = {
         "_id": f"_design/{t_type}",
         "language": "javascript",
         "grid_lrt_schema": SCHEMA_VERSION,
         "views": {},
     }
+    return _scoped(ddoc, False if partitioned_db else None)

@@ -60,7 +60,7 @@ collect_ignore = (
 # Keep in sync with [tool.pytest.ini_options] markers in pyproject.toml.
 MARKERS = (
     "couchdb: needs a CouchDB-compatible server (COUCHDB_URL, Docker, or pouchdb-server)",
-    "couchdb3: needs real Apache CouchDB 3 (auth, _security defaults); skipped on pouchdb-server",
+    "couchdb3: needs Apache CouchDB 3 (auth, _security, partitions); skipped on pouchdb-server",
 )
 
 TESTS = Path(__file__).resolve().parent

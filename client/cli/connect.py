@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+from typing import Any, Dict
 from urllib.parse import urlsplit
 
 import requests
@@ -197,8 +198,8 @@ def _not_couchdb(db: CouchDB, what: str) -> ConfigError:
     )
 
 
-def check_answers(db: CouchDB) -> None:
-    """One request: the database answers as CouchDB does.
+def check_answers(db: CouchDB) -> Dict[str, Any]:
+    """One request: the database answers as CouchDB does; its description (``GET /db``).
 
     Raises:
         ConfigError: what answers is not CouchDB (a web page, another service).
@@ -219,6 +220,7 @@ def check_answers(db: CouchDB) -> None:
     if not isinstance(body, dict) or "db_name" not in body:
         kind = str(response.headers.get("Content-Type", "")).split(";")[0].strip()
         raise _not_couchdb(db, f"HTTP {response.status_code} with {kind or 'no type'}")
+    return body
 
 
 def pool(args: argparse.Namespace) -> CouchTokenPool:
@@ -226,5 +228,6 @@ def pool(args: argparse.Namespace) -> CouchTokenPool:
     an unreachable server, a refused login, a missing database or a server that is not
     CouchDB end the command with a message here, before any work."""
     db = database(args)
-    check_answers(db)
-    return CouchTokenPool(db)
+    tokens = CouchTokenPool(db, partition=getattr(args, "db_partition", None) or None)
+    tokens.described(check_answers(db))
+    return tokens

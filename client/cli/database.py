@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from grid_lrt.shared.errors import UsageError
+from grid_lrt.shared.partitions import is_partitioned
 
 from .connect import add_connection_options, check_answers, database
 from .globalopts import json_option
@@ -27,12 +28,21 @@ def register(subparsers: Any) -> None:
         "create",
         help="create the database (needs server admin rights)",
         description="Create the PiCaS database NAME (default: --db, $PICAS_DB, database= in "
-        "~/.picasrc) on the server. An existing database is left as it is.",
+        "~/.picasrc) on the server. An existing database is left as it is.\n\n"
+        "--partitioned (Apache CouchDB 3): one partition per OBSID; tokens get ids "
+        "OBSID:t_<type>_..., and `lrt-launcher --db-partition OBSID` claims, `lrt tokens "
+        "status --db-partition OBSID` counts, in one partition's shards only.",
         epilog="examples:\n  lrt db create sksp_dev\n"
+        "  lrt db create --partitioned lotss_2027\n"
         "  lrt db create --url http://127.0.0.1:5984 --db test",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     create.add_argument("name", nargs="?", metavar="NAME", help="the database (default: --db)")
+    create.add_argument(
+        "--partitioned",
+        action="store_true",
+        help="a partitioned database, one partition per OBSID (Apache CouchDB 3 only)",
+    )
     add_connection_options(create)
     create.set_defaults(func=cmd_create)
     info = verbs.add_parser(
@@ -56,8 +66,20 @@ def cmd_create(args: argparse.Namespace) -> int:
             )
         args.db = args.name
     db = database(args)
-    created = db.create()
-    print(f"database {db.name} {'created' if created else 'already exists'} on {db.server_url}")
+    created = db.create(partitioned=args.partitioned)
+    partitioned = is_partitioned(db.info()) if args.partitioned else False
+    if args.partitioned and not partitioned:
+        if created:  # the server ignored ?partitioned=true: not the database asked for
+            db.drop()
+        raise UsageError(
+            f"the server at {db.server_url} made no partitioned database"
+            + (f" ({db.name} existed already, unpartitioned)" if not created else ""),
+            hint="partitioned databases need Apache CouchDB 3 (pouchdb-server and CouchDB 2 "
+            "have none); leave out --partitioned, or give a new name",
+        )
+    kind = "partitioned database" if partitioned else "database"
+    state = "created" if created else "already exists"
+    print(f"{kind} {db.name} {state} on {db.server_url}")
     return 0
 
 

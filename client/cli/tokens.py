@@ -118,6 +118,11 @@ def register(subparsers: Any) -> None:
         help="redraw the table every SECONDS (default 5) until no token is todo, locked or "
         "waiting (or Ctrl-C)",
     )
+    status.add_argument(
+        "--db-partition",
+        metavar="OBSID",
+        help="count one partition of a partitioned database only (`lrt db create --partitioned`)",
+    )
     json_option(status, "print JSON")
     add_connection_options(status)
     status.set_defaults(func=cmd_status)

@@ -97,7 +97,8 @@ class TokenHandler:
         self.type_views = TypeViews(CouchTokenPool(database), t_type)
         self.t_type = t_type
         self.database = database
-        self.database.info()  # fail early and clearly: unreachable, wrong password, no such db
+        # fail early and clearly: unreachable, wrong password, no such db
+        self.type_views.pool.described(self.database.info())
         self.pool = self.type_views.pool
         self.views: Dict[str, ViewDefinition] = {}
         self.load_views()
@@ -183,7 +184,8 @@ class TokenHandler:
     def create_token(
         self, keys: Optional[Dict[str, Any]] = None, append: str = "", attach: Any = None
     ) -> str:
-        """Create one token ``t_<type>_<append>`` with ``keys`` and an optional attachment.
+        """Create one token ``t_<type>_<append>`` with ``keys`` and an optional attachment
+        (in a partitioned database its id starts with its partition, see ``partitions.py``).
 
         ``attach`` is ``[filehandle, name]``. An existing token with the same id is left
         untouched (a warning is logged) and its id returned.
@@ -200,8 +202,9 @@ class TokenHandler:
             doc["_attachments"] = {
                 name: inline_attachment(read_upload(handle), content_type_of(name))
             }
-        create_tokens(self.pool, [doc])  # logs an existing token; refuses one of another type
-        return token_id
+        stored = self.pool.placed(doc)  # a partitioned database: OBSID:t_<type>_<append>
+        create_tokens(self.pool, [stored])  # logs an existing token; refuses one of another type
+        return str(stored["_id"])
 
     def add_attachment(self, token: str, filehandle: Any, filename: str = "test") -> None:
         """Attach a file (open file, bytes or path) to a token under ``filename``."""

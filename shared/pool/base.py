@@ -209,8 +209,16 @@ class TokenPool(Protocol):
     name: str
     """The database name, for messages."""
 
+    @property
+    def partitioned(self) -> bool:
+        """Whether the database is partitioned (``partitions.py``)."""
+
     def ensure_views(self) -> None:
         """Create or upgrade the pool's design document (one read when it is current)."""
+
+    def placed(self, doc: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A new token as the database stores it (a partitioned one: its id prefixed by its
+        partition); ``create`` places every document it writes."""
 
     # -- reading -------------------------------------------------------------------------------
 

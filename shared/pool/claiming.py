@@ -81,17 +81,20 @@ class Candidates:
         self._kept.pop(t_type, None)
 
 
-def todo_rows(db: CouchDB, t_type: str, position: int, limit: int = 1) -> List[Document]:
-    """Up to ``limit`` todo tokens from ``position`` of the database-wide view, with their
-    documents (one request).
+def todo_rows(
+    db: CouchDB, t_type: str, position: int, limit: int = 1, *, partition: Optional[str] = None
+) -> List[Document]:
+    """Up to ``limit`` todo tokens from ``position`` of the database-wide view (of the
+    partitioned one in ``partition``), with their documents (one request).
 
     The view is queried up to date: ``stale=update_after`` answers sooner, but measured with
     16 launchers on pouchdb-server it costs the server more per token (27-29 ms of CPU
     against 22 ms), and the server is what limits a pool's throughput.
     """
     rows = db.view(
-        views.DB_DDOC,
+        views.DB_DDOC if partition is None else views.PART_DDOC,
         views.DB_VIEW,
+        partition=partition,
         startkey=[t_type, TokenState.TODO.value],
         endkey=[t_type, TokenState.TODO.value, {}],
         reduce=False,
@@ -141,6 +144,7 @@ def claim_at(
     carry: Optional[FencedWrite],
     patience: Patience = ONCE,
     candidates: Optional[Candidates] = None,
+    partition: Optional[str] = None,
 ) -> ClaimAttempt:
     """One attempt, as drawn in the module docstring: :func:`todo_row`, then :func:`lock_row`
     (the lock's time, and the start of its lease, is ``clock()`` once the row is read).
@@ -168,7 +172,7 @@ def claim_at(
             candidates.misses += 1
             sent, carry = tried.carried, None if tried.carried else carry
     extra = candidates.extra if candidates is not None else 0
-    docs = patience(lambda: todo_rows(db, t_type, position, 1 + extra))
+    docs = patience(lambda: todo_rows(db, t_type, position, 1 + extra, partition=partition))
     if not docs:
         return ClaimAttempt(ClaimOutcome.NO_ROW, carried=sent)
     doc = docs[0]

@@ -2,8 +2,10 @@
 
 It reads through the database-wide design document ``_design/grid_lrt`` (``views.py``: one
 view ``tokens`` keyed ``[type, state, id]`` with a ``_count`` reduce, one view ``leases`` of
-locked tokens by lease expiry) and writes through the compare-and-set rounds of
-:mod:`.fenced`, :mod:`.bulk` and :mod:`.claiming`.
+locked tokens by lease expiry; in a partitioned database, a pool given a ``partition`` claims,
+counts and lists in ``_design/grid_lrt_part`` of that partition, see ``partitions.py``) and
+writes through the compare-and-set rounds of :mod:`.fenced`, :mod:`.bulk` and
+:mod:`.claiming`.
 
 ``patience`` (:class:`~.patience.Patience`) is how long every request keeps retrying a
 server that does not answer or answers 5xx: the launcher's pool rides out outages of minutes
@@ -28,9 +30,10 @@ from typing import (
     Union,
 )
 
-from grid_lrt.shared import views
+from grid_lrt.shared import partitions, views
 from grid_lrt.shared.couch import ConflictError, CouchAuthError, CouchDB, Document
 from grid_lrt.shared.couch_changes import ChangesFeed
+from grid_lrt.shared.errors import LrtError
 from grid_lrt.shared.lease import Worker, lease_expired, requeue
 from grid_lrt.shared.schema import TokenState, num
 
@@ -59,12 +62,23 @@ class CouchTokenPool:
     Args:
         db: The database handle (``shared/couch.py``).
         patience: The outage window of every request, in seconds, or a ``Patience``.
+        partition: Claim, count and list the tokens of this partition only (a partitioned
+            database's, e.g. an OBSID); ``ensure_views`` refuses it on another database.
     """
 
-    def __init__(self, db: CouchDB, *, patience: Union[float, Patience] = 0.0) -> None:
+    def __init__(
+        self,
+        db: CouchDB,
+        *,
+        patience: Union[float, Patience] = 0.0,
+        partition: Optional[str] = None,
+    ) -> None:
         self.db = db
         self.name = db.name
         self.patience = patience if isinstance(patience, Patience) else Patience(patience)
+        self.partition = None if partition is None else partitions.require_partition(partition)
+        #: learnt from :meth:`described`, the design document or ``GET /db``, the first of them
+        self._partitioned: Optional[bool] = None
         self._views_ready = False
         self._feed: Optional[ChangesFeed] = None  # made at the first idle wait
         #: todo rows read along with a claim's own, for this pool's next claims
@@ -73,39 +87,83 @@ class CouchTokenPool:
     def __repr__(self) -> str:
         return f"CouchTokenPool({self.db!r})"
 
-    # -- design document -----------------------------------------------------------------------
+    # -- design documents ----------------------------------------------------------------------
+
+    @property
+    def partitioned(self) -> bool:
+        """Whether the database is partitioned (one ``GET /db`` the first time, unless the
+        design document told already)."""
+        if self._partitioned is None:
+            info = self.patience(self.db.info)
+            self._partitioned = partitions.is_partitioned(info)
+        return self._partitioned
+
+    def described(self, info: Mapping[str, Any]) -> None:
+        """Take the database's description (``GET /db``) that the caller read anyway: whether
+        it is partitioned is then known without a request of the pool's own."""
+        self._partitioned = partitions.is_partitioned(info)
 
     def ensure_views(self) -> None:
-        """Create or upgrade ``_design/grid_lrt`` (one GET when it is current).
+        """Create or upgrade ``_design/grid_lrt`` (one GET when it is current), and in a
+        partitioned database ``_design/grid_lrt_part``.
 
         Raises:
             CouchAuthError: the user may not write design documents (CouchDB 3 needs a
                 database admin); the hint says who can fix it.
+            LrtError: a ``partition`` was given and the database is not partitioned.
         """
         if self._views_ready:
             return
-        wanted = views.database_design_doc()
-        current = self.patience(lambda: self.db.get_or_none(wanted["_id"]))
-        if current is None or any(current.get(k) != wanted[k] for k in ("views", "filters")):
-            if current is not None:
-                wanted["_rev"] = current["_rev"]
-            log.info("writing %s to database %s", wanted["_id"], self.db.name)
-            try:
-                self.patience(lambda: self.db.save(wanted))
-            except ConflictError:
-                pass  # another client wrote it at the same moment; theirs is the same document
-            except CouchAuthError as exc:
-                raise CouchAuthError(
-                    f"{exc.message} (writing {wanted['_id']})",
-                    status=exc.status,
-                    hint="a database admin must create the views once: "
-                    "`lrt tokens status TYPE` run by an admin does it",
-                ) from None
+        current = self.patience(lambda: self.db.get_or_none(f"_design/{views.DB_DDOC}"))
+        if current is not None and self._partitioned is None:
+            # Only a partitioned database holds a design document with this option (ours).
+            self._partitioned = current.get("options") == {"partitioned": False}
+        wanted = views.database_design_doc(partitioned_db=self.partitioned)
+        self._save_if_changed(wanted, current)
+        if self.partitioned:
+            twin = views.partitioned_design_doc()
+            self._save_if_changed(twin, self.patience(lambda: self.db.get_or_none(twin["_id"])))
+        elif self.partition is not None:
+            raise LrtError(
+                f"database {self.db.name!r} is not partitioned: it has no partition "
+                f"{self.partition!r}",
+                hint="leave out --db-partition (LRT_DB_PARTITION), or use a database made with "
+                "`lrt db create --partitioned` on Apache CouchDB 3",
+            )
         self._views_ready = True
 
+    def _save_if_changed(self, wanted: Dict[str, Any], current: Optional[Document]) -> None:
+        keys = ("views", "filters", "options")
+        if current is not None and all(current.get(k) == wanted.get(k) for k in keys):
+            return
+        if current is not None:
+            wanted["_rev"] = current["_rev"]
+        log.info("writing %s to database %s", wanted["_id"], self.db.name)
+        try:
+            self.patience(lambda: self.db.save(wanted))
+        except ConflictError:
+            pass  # another client wrote it at the same moment; theirs is the same document
+        except CouchAuthError as exc:
+            raise CouchAuthError(
+                f"{exc.message} (writing {wanted['_id']})",
+                status=exc.status,
+                hint="a database admin must create the views once: "
+                "`lrt tokens status TYPE` run by an admin does it",
+            ) from None
+
     def _query(self, view: str = views.DB_VIEW, **params: Any) -> Dict[str, Any]:
+        """A view of ``_design/grid_lrt``; the ``tokens`` view in this pool's partition when
+        it has one."""
         self.ensure_views()
+        if view == views.DB_VIEW and self.partition is not None:
+            where = {"partition": self.partition}
+            return self.patience(lambda: self.db.view(views.PART_DDOC, view, **where, **params))
         return self.patience(lambda: self.db.view(views.DB_DDOC, view, **params))
+
+    def placed(self, doc: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``doc`` as this database stores a new token: in a partitioned database, its id
+        prefixed by its partition (``partitions.placed``); elsewhere unchanged."""
+        return partitions.placed(doc) if self.partitioned else doc
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -129,7 +187,13 @@ class CouchTokenPool:
             return sorted(str(row["id"]) for row in rows)
         # Only the ids are kept, page by page: a view row (its key, value and two copies of
         # the id) costs about 550 bytes, its id about 90 (bench/million.py).
-        pages = self.db.iter_view(views.DB_DDOC, views.DB_VIEW, startkey=start, endkey=end)
+        if self.partition is not None:
+            pages = self.db.iter_view(
+                views.PART_DDOC, views.DB_VIEW, startkey=start, endkey=end,
+                partition=self.partition,
+            )  # fmt: skip
+        else:
+            pages = self.db.iter_view(views.DB_DDOC, views.DB_VIEW, startkey=start, endkey=end)
         return sorted(str(row["id"]) for row in pages)
 
     def counts(
@@ -212,7 +276,7 @@ class CouchTokenPool:
     # -- writing in bulk -----------------------------------------------------------------------
 
     def create(self, docs: Sequence[Mapping[str, Any]]) -> BulkResult:
-        return bulk.create(self.db, docs)
+        return bulk.create(self.db, [self.placed(doc) for doc in docs] if docs else docs)
 
     def update(self, ids: Iterable[str], mutate: Mutator) -> BulkResult:
         return bulk.update(self.db, ids, mutate)
@@ -287,6 +351,7 @@ class CouchTokenPool:
             carry=carry,
             patience=self.patience,
             candidates=self.candidates,
+            partition=self.partition,
         )
 
     def wait_for_todo(self, t_type: str, timeout: float, *, any_change: bool = False) -> bool:
@@ -303,6 +368,8 @@ class CouchTokenPool:
         }
         if any_change:
             params["any"] = "1"
+        if self.partition is not None:
+            params["partition"] = self.partition
         if self._feed is None:
             self._feed = ChangesFeed(self.db)
         answer = self._feed.wait(params, max(0.0, timeout))

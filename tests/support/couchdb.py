@@ -35,7 +35,8 @@ JSON_HEADERS = {"Accept": "application/json"}
 DEFAULT_TIMEOUT = 60.0  # seconds; pouchdb-server can hang on some requests (reference §1.5)
 
 REAL_COUCHDB_REASON = (
-    "needs real Apache CouchDB 3 (auth/_security defaults); pouchdb-server does not implement them"
+    "needs real Apache CouchDB 3 (auth/_security defaults, partitioned databases); "
+    "pouchdb-server does not implement them"
 )
 
 ServerKind = Literal["couchdb", "pouchdb-server"]

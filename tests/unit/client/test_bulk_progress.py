@@ -44,6 +44,9 @@ class Pool:
     def __init__(self) -> None:
         self.writes: List[int] = []
 
+    def placed(self, doc: Mapping[str, Any]) -> Mapping[str, Any]:
+        return doc  # not partitioned
+
     def create(self, docs: Sequence[Mapping[str, Any]]) -> BulkResult:
         self.writes.append(len(docs))
         result = BulkResult()

@@ -191,3 +191,13 @@ def test_htcondor_job_ad(tmp_path: Path) -> None:
         "htcondor",
         "schedd.example.org#4711.2#1700000000",
     )
+
+
+@pytest.mark.usefixtures("creds")
+def test_a_partition_comes_from_the_flag_or_lrt_partition(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert LauncherConfig.load("demo", {}).db_partition == ""
+    monkeypatch.setenv("LRT_DB_PARTITION", "L654321")
+    assert LauncherConfig.load("demo", {}).db_partition == "L654321"
+    assert LauncherConfig.load("demo", {"db_partition": "L1"}).db_partition == "L1"
+    with pytest.raises(UsageError, match="cannot name a partition"):
+        LauncherConfig.load("demo", {"db_partition": "L1:x"})

@@ -43,7 +43,7 @@ def no_server(tmp_path: Path) -> Dict[str, str]:
         ("lrt comp", ["completion"]),
         ("lrt completion ", ["bash", "zsh"]),
         ("lrt stage rel", ["release"]),
-        ("lrt tokens status -", [*GLOBAL_OPTIONS, "--db", "--url", "--watch"]),
+        ("lrt tokens status -", [*GLOBAL_OPTIONS, "--db", "--db-partition", "--url", "--watch"]),
         ("lrt submit --backend sl", ["slurm"]),
     ],
 )
