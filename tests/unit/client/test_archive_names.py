@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from grid_lrt.client.token_archive import (
+from grid_lrt.client.archive_names import (
     NAME_LIMIT,
     attachment_file_name,
     dump_file_name,
@@ -91,3 +91,7 @@ def test_dump_and_attachment_files_never_meet() -> None:
 
 def test_whole_file_names_fit_a_file_system() -> None:
     assert len(attachment_file_name("i" * 5000, "n" * 5000).encode()) <= 255
+
+
+def test_a_partitioned_id_keeps_its_colon_out_of_the_file_name() -> None:
+    assert dump_file_name("L654321:t_cal_L654321_SB000") == "L654321%3At_cal_L654321_SB000.dump"
