@@ -41,6 +41,7 @@ __all__ = [
     "TODO_FILTER",
     "condition_map",
     "database_design_doc",
+    "ddoc_for",
     "mapreduce_view",
     "overview_view",
     "partitioned_design_doc",
@@ -56,6 +57,13 @@ DB_VIEW = "tokens"
 #: The partitioned twin of ``_design/grid_lrt`` (its ``tokens`` view only), in partitioned
 #: databases.
 PART_DDOC = "grid_lrt_part"
+
+
+def ddoc_for(partition: Optional[str]) -> str:
+    """The design document whose views are read in ``partition`` (None: database-wide)."""
+    return DB_DDOC if partition is None else PART_DDOC
+
+
 #: Locked tokens that carry a lease, keyed ``[type, lease_expires]`` with the value
 #: ``[attempt, heartbeat]``: the expired ones are the key range ``[type, 0] .. [type, now]``
 #: (see ``lease.py``); a lease whose last heartbeat is long ago has probably lost its launcher.

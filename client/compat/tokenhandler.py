@@ -97,9 +97,9 @@ class TokenHandler:
         self.type_views = TypeViews(CouchTokenPool(database), t_type)
         self.t_type = t_type
         self.database = database
-        # fail early and clearly: unreachable, wrong password, no such db
-        self.type_views.pool.described(self.database.info())
         self.pool = self.type_views.pool
+        # fail early and clearly: unreachable, wrong password, no such db
+        self.pool.described(self.database.info())
         self.views: Dict[str, ViewDefinition] = {}
         self.load_views()
 

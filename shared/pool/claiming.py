@@ -92,7 +92,7 @@ def todo_rows(
     against 22 ms), and the server is what limits a pool's throughput.
     """
     rows = db.view(
-        views.DB_DDOC if partition is None else views.PART_DDOC,
+        views.ddoc_for(partition),
         views.DB_VIEW,
         partition=partition,
         startkey=[t_type, TokenState.TODO.value],

@@ -155,10 +155,9 @@ class CouchTokenPool:
         """A view of ``_design/grid_lrt``; the ``tokens`` view in this pool's partition when
         it has one."""
         self.ensure_views()
-        if view == views.DB_VIEW and self.partition is not None:
-            where = {"partition": self.partition}
-            return self.patience(lambda: self.db.view(views.PART_DDOC, view, **where, **params))
-        return self.patience(lambda: self.db.view(views.DB_DDOC, view, **params))
+        partition = self.partition if view == views.DB_VIEW else None
+        ddoc = views.ddoc_for(partition)
+        return self.patience(lambda: self.db.view(ddoc, view, partition=partition, **params))
 
     def placed(self, doc: Mapping[str, Any]) -> Mapping[str, Any]:
         """``doc`` as this database stores a new token: in a partitioned database, its id
@@ -187,13 +186,10 @@ class CouchTokenPool:
             return sorted(str(row["id"]) for row in rows)
         # Only the ids are kept, page by page: a view row (its key, value and two copies of
         # the id) costs about 550 bytes, its id about 90 (bench/million.py).
-        if self.partition is not None:
-            pages = self.db.iter_view(
-                views.PART_DDOC, views.DB_VIEW, startkey=start, endkey=end,
-                partition=self.partition,
-            )  # fmt: skip
-        else:
-            pages = self.db.iter_view(views.DB_DDOC, views.DB_VIEW, startkey=start, endkey=end)
+        pages = self.db.iter_view(
+            views.ddoc_for(self.partition), views.DB_VIEW, startkey=start, endkey=end,
+            partition=self.partition,
+        )  # fmt: skip
         return sorted(str(row["id"]) for row in pages)
 
     def counts(
