@@ -58,7 +58,8 @@ QUICK_TOKENS = 20_000
 PASSWORD_ENV = "BENCH_MILLION_PASSWORD"
 #: The longest one operation may take (10^6 tokens on 2 shared cores: a few hours).
 PHASE_TIMEOUT = 12 * 3600.0
-#: pouchdb-server's Node.js heap (MB): with Node's default it died re-indexing 10^6 resets.
+#: pouchdb-server's Node.js heap (MB): Node's default (~2 GB) is tight for re-indexing 10^6
+#: changed documents.
 SERVER_HEAP_MB = 8192
 #: Lines of the server's console shown when an operation fails.
 CONSOLE_LINES = 40
@@ -114,7 +115,14 @@ def child_main(args: argparse.Namespace) -> int:
     if args.child == "held":
         out = held(args.tokens)
     else:
-        db = CouchDB(args.url, args.db, user=args.user, password=os.environ[PASSWORD_ENV])
+        # a view query may wait as long as the index takes to catch up (10^6 changes: an hour)
+        db = CouchDB(
+            args.url,
+            args.db,
+            user=args.user,
+            password=os.environ[PASSWORD_ENV],
+            timeout=(10.0, PHASE_TIMEOUT),
+        )
         pool = CouchTokenPool(db)
         out = PHASES[args.child](pool, args.tokens, Meter(pool), Path(args.workdir))
     peak = peak_rss_mb() or 0.0

@@ -33,6 +33,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .couch_errors import (
+    VIEW_TIMEOUT_ENV,
     ConflictError,
     CouchAuthError,
     CouchError,
@@ -40,6 +41,7 @@ from .couch_errors import (
     DatabaseNotFoundError,
     DocumentNotFoundError,
     error_for,
+    unreachable,
 )
 from .couch_paths import doc_path, encode_params, path_segment, split_credentials
 from .errors import LrtError
@@ -59,6 +61,27 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "COPY"})
+
+
+def view_read_timeout() -> float:
+    """Seconds to wait for a view query's answer: ``LRT_VIEW_TIMEOUT``, else 600.
+
+    Raises:
+        LrtError: the variable is not a positive number of seconds.
+    """
+    text = os.environ.get(VIEW_TIMEOUT_ENV, "").strip()
+    if not text:
+        return 600.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise LrtError(
+            f"{VIEW_TIMEOUT_ENV}={text!r} is not a number of seconds",
+            hint=f"set {VIEW_TIMEOUT_ENV} to a positive number, e.g. {VIEW_TIMEOUT_ENV}=3600",
+        )
+    return seconds
 
 
 class Document(Dict[str, Any]):
@@ -83,7 +106,8 @@ class CouchDB:
         user: User name (overrides one in the URL).
         password: Password (overrides one in the URL).
         timeout: ``(connect, read)`` seconds of view queries. Reads are long because CouchDB
-            builds a view's index on the first query after many writes.
+            builds a view's index on the first query after many writes; the default read
+            timeout is ``LRT_VIEW_TIMEOUT`` seconds (600 when unset).
         doc_timeout: ``(connect, read)`` seconds of every other request (documents, bulk
             writes, attachments): a server that takes longer is treated as not answering.
         retries: Attempts after the first on connection errors and 500/502/503/504.
@@ -97,7 +121,7 @@ class CouchDB:
         *,
         user: Optional[str] = None,
         password: Optional[str] = None,
-        timeout: Tuple[float, float] = (10.0, 600.0),
+        timeout: Optional[Tuple[float, float]] = None,
         doc_timeout: Tuple[float, float] = (10.0, 120.0),
         retries: int = 4,
         backoff: float = 0.5,
@@ -108,7 +132,7 @@ class CouchDB:
         self.server_url = bare
         self.name = db
         self.url = f"{bare}/{quote(db, safe='')}"
-        self.timeout = timeout
+        self.timeout = timeout or (10.0, view_read_timeout())
         self.doc_timeout = doc_timeout
         self.session = requests.Session()
         self.session.headers.update(
@@ -127,10 +151,12 @@ class CouchDB:
         if user:
             self.session.auth = (user, password or "")
         self.user = user or ""
+        self._retries = retries
+        self._read_retries = min(retries, 2)
         retry = Retry(
             total=retries,
             connect=retries,
-            read=min(retries, 2),
+            read=self._read_retries,
             status=retries,
             other=0,
             backoff_factor=backoff,
@@ -142,7 +168,6 @@ class CouchDB:
         adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self._retries = retries
 
     def __repr__(self) -> str:
         return f"CouchDB({self.server_url!r}, {self.name!r}, user={self.user!r})"
@@ -173,16 +198,13 @@ class CouchDB:
                 timeout=timeout,
             )
         except requests.RequestException as exc:
-            reason = type(exc).__name__
-            if isinstance(exc, requests.ConnectionError):
-                reason = "connection failed (refused, reset or name not resolved)"
-            elif isinstance(exc, requests.Timeout):
-                reason = "timed out"
-            raise CouchUnreachableError(
-                f"cannot reach the CouchDB server {self.server_url} "
-                f"after {self._retries + 1} attempts: {reason}",
-                hint="check the server URL (PICAS_URL or url= in ~/.picasrc), that the server "
-                "is up, and that this machine may connect to it",
+            raise unreachable(
+                exc,
+                self.server_url,
+                connect_attempts=self._retries + 1,
+                read_attempts=self._read_retries + 1 if method in _IDEMPOTENT else 1,
+                wait=timeout[1],
+                view="/_view/" in path,
             ) from None
         if response.status_code >= 400:
             self._raise_for(response, doc_id)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import shlex
 from typing import Optional
 
+import requests
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+
 from .errors import LrtError
 
 __all__ = [
@@ -16,6 +19,7 @@ __all__ = [
     "DatabaseNotFoundError",
     "DocumentNotFoundError",
     "error_for",
+    "unreachable",
 ]
 
 
@@ -100,3 +104,53 @@ def error_for(
             status=status,
         )
     return CouchError(f"{where}: HTTP {status} {error}: {reason}".rstrip(": "), status=status)
+
+
+#: The environment variable of the read timeout of view queries (seconds).
+VIEW_TIMEOUT_ENV = "LRT_VIEW_TIMEOUT"
+
+_SERVER_HINT = (
+    "check the server URL (PICAS_URL or url= in ~/.picasrc), that the server is up, and that "
+    "this machine may connect to it"
+)
+
+
+def timed_out(exc: requests.RequestException) -> bool:
+    """True when no answer came in time. When the retries of a read timeout run out,
+    ``requests`` raises a ``ConnectionError`` (urllib3's ``MaxRetryError``), not a ``Timeout``."""
+    if isinstance(exc, requests.Timeout):
+        return True
+    inner = exc.args[0] if exc.args else None
+    return isinstance(inner, MaxRetryError) and isinstance(inner.reason, ReadTimeoutError)
+
+
+def unreachable(
+    exc: requests.RequestException,
+    server: str,
+    *,
+    connect_attempts: int,
+    read_attempts: int,
+    wait: float,
+    view: bool,
+) -> CouchUnreachableError:
+    """The :class:`CouchUnreachableError` of a request that got no answer: a refused or cut
+    connection, or no answer within ``wait`` seconds (``read_attempts`` times)."""
+    if not timed_out(exc):
+        return CouchUnreachableError(
+            f"cannot reach the CouchDB server {server} after {connect_attempts} attempts: "
+            "connection failed (refused, reset or name not resolved)",
+            hint=_SERVER_HINT,
+        )
+    tries = f"{read_attempts} attempt{'s' if read_attempts > 1 else ''}"
+    if view:
+        return CouchUnreachableError(
+            f"the CouchDB server {server} did not answer a view query within {wait:g} s "
+            f"({tries}): after many writes a server brings a view's index up to date on the "
+            "next query, which can take longer than that (it goes on without us)",
+            hint=f"run the command again in a while, or wait longer for each answer: "
+            f"{VIEW_TIMEOUT_ENV}=3600 (seconds; the default is 600)",
+        )
+    return CouchUnreachableError(
+        f"the CouchDB server {server} did not answer within {wait:g} s ({tries})",
+        hint=_SERVER_HINT,
+    )
