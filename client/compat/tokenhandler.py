@@ -211,8 +211,9 @@ class TokenHandler:
         self.pool.attach(token, filename, read_upload(filehandle), content_type_of(filename))
 
     def list_attachments(self, token: str) -> List[str]:
-        """Names of the attachments of a token."""
-        return list(self.get(token).get("_attachments", {}))
+        """Names of the attachments of a token, in name order (servers differ in the order
+        they keep: pouchdb-server the order they were added in, Apache CouchDB its own)."""
+        return sorted(self.get(token).get("_attachments", {}))
 
     def get_attachment(self, token: str, filename: str, savename: Optional[str] = None) -> str:
         """Save an attachment to ``savename`` (default: its name with ``/`` → ``_``).

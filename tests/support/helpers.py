@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
+from urllib.parse import quote
 
 from grid_lrt.shared.couch import CouchDB
 
@@ -22,3 +24,25 @@ def in_ci() -> bool:
 def couch(server: CouchServer, name: str) -> CouchDB:
     """Our own CouchDB handle on the fixture's server and database."""
     return CouchDB(server.url, name, user=server.user or None, password=server.password)
+
+
+def documents_text(server: CouchServer, name: str, doc_ids: Iterable[str]) -> str:
+    """The documents ``doc_ids`` of database ``name``, each with every attachment decoded, as
+    one text (to assert that a secret is in none of them).
+
+    Asks for ``Accept: application/json``: with ``attachments=true`` and no such header Apache
+    CouchDB answers ``multipart/related`` (pouchdb-server answers JSON either way).
+    """
+    texts = []
+    with server.session() as session:
+        for doc_id in doc_ids:
+            answer = session.get(
+                f"{server.db_url(name)}/{quote(doc_id, safe='')}",
+                params={"attachments": "true"},
+                timeout=10,
+            )
+            answer.raise_for_status()
+            texts.append(answer.text)
+            for item in answer.json().get("_attachments", {}).values():
+                texts.append(base64.b64decode(item.get("data", "")).decode(errors="replace"))
+    return "\n".join(texts)

@@ -9,18 +9,17 @@ launcher runs.
 
 from __future__ import annotations
 
-import base64
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, Tuple
 
 import pytest
-import requests
 
 from grid_lrt.shared.couch import CouchDB
 from grid_lrt.shared.errors import ErrorCode
 from tests.support.archive_server import running_archive
 from tests.support.couchdb import CouchServer
+from tests.support.helpers import documents_text
 from tests.support.launcher_kit import (
     launcher_env,
     make_sandbox,
@@ -50,18 +49,6 @@ def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "gfal2":
         request.getfixturevalue("gfal2_module")
     return str(request.param)
-
-
-def _everything(server: CouchServer, db: CouchDB, token_id: str) -> str:
-    """The token document with every attachment decoded, as one text."""
-    url = f"{server.url}/{db.name}/{token_id}"
-    answer = requests.get(url, params={"attachments": "true"}, auth=server.auth, timeout=10)
-    answer.raise_for_status()
-    doc = answer.json()
-    texts = [answer.text]
-    for item in doc.get("_attachments", {}).values():
-        texts.append(base64.b64decode(item.get("data", "")).decode(errors="replace"))
-    return "\n".join(texts)
 
 
 def _run(
@@ -100,7 +87,7 @@ def test_the_token_completes_with_a_valid_macaroon(
     assert door.refusals == []
     assert any(auth == f"Bearer {token}" for method, _p, auth in door.seen if method == "GET")
     assert token not in logs
-    assert token not in _everything(couchdb_server, db, "t_mac")
+    assert token not in documents_text(couchdb_server, db.name, ["t_mac"])
     assert argv == {}
 
 
@@ -115,5 +102,5 @@ def test_an_expired_macaroon_ends_the_token_with_21(
     assert "lrt stage macaroons ID" in status + logs
     assert not any(path == PATH for _m, path, _a in door.seen)  # refused before any request
     assert token not in logs
-    assert token not in _everything(couchdb_server, db, "t_mac")
+    assert token not in documents_text(couchdb_server, db.name, ["t_mac"])
     assert argv == {}

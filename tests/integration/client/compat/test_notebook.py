@@ -59,7 +59,7 @@ def test_notebook_sections_3_4a_4b(couchdb_server: CouchServer, tmp_path: Path) 
     # Section 4a: ids, attachments, the counts through lock/reset/custom view/delete.
     for expected in (
         "manual_token_ID = t_jupyter_demo_tester_manual",
-        "The two attached files are: ['srm_at_token_create.txt', 'srm_added_later.txt']",
+        "The two attached files are: ['srm_added_later.txt', 'srm_at_token_create.txt']",
         "['done', 'error', 'locked', 'overview_total', 'todo']",
         "There are 0 'locked' tokens\nThere are 2 'todo' tokens",
         "Lock status of the token: 0.\nScrub count of the token: 0.",

@@ -10,13 +10,11 @@ job environment."""
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Set
 
 import pytest
-import requests
 
 from grid_lrt.client.cli.main import main
 from grid_lrt.client.demodata import make_archive
@@ -28,6 +26,7 @@ from grid_lrt.shared.errors import ErrorCode
 from grid_lrt.shared.schema import TokenState
 from tests.integration.client.conftest import CliEnv
 from tests.support.archive_server import running_archive
+from tests.support.helpers import documents_text
 from tests.support.launcher_kit import make_sandbox, wait_for
 from tests.support.procscan import processes_holding
 from tests.support.zipapp_kit import worker_python
@@ -116,21 +115,6 @@ def _tokens(env: CliEnv, t_type: str, srm: Path, tmp: Path, sleep: str, seen: Li
 
     env.pool.update(ids, locate)
     return ids
-
-
-def _everything(env: CliEnv, ids: List[str]) -> str:
-    texts = []
-    for token_id in ids:
-        answer = requests.get(
-            f"{env.server.url}/{env.name}/{token_id}",
-            params={"attachments": "true"},
-            auth=env.server.auth,
-            timeout=10,
-        )
-        texts.append(answer.text)
-        for item in answer.json().get("_attachments", {}).values():
-            texts.append(base64.b64decode(item.get("data", "")).decode(errors="replace"))
-    return "\n".join(texts)
 
 
 def _pilots_done(folder: Path, count: int, secrets: List[str], hits: Set[str]) -> None:
@@ -250,6 +234,7 @@ def test_stageit_campaign_end_to_end(
     for secret in secrets:
         assert secret not in "\n".join(seen), "in a command's output"
         assert secret not in logs, "in a pilot's log"
-        assert secret not in _everything(cli_env, ids + late_ids), "in a token"
+        tokens = documents_text(cli_env.server, cli_env.name, ids + late_ids)
+        assert secret not in tokens, "in a token"
         assert secret not in book, "in the staging book"
     assert hits == set(), f"in a process's argv or environment: {sorted(hits)}"
