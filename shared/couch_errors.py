@@ -116,8 +116,11 @@ _SERVER_HINT = (
 
 
 def timed_out(exc: requests.RequestException) -> bool:
-    """True when no answer came in time. When the retries of a read timeout run out,
-    ``requests`` raises a ``ConnectionError`` (urllib3's ``MaxRetryError``), not a ``Timeout``."""
+    """True when a request reached the server and no answer came in time. When the retries of
+    a read timeout run out, ``requests`` raises a ``ConnectionError`` (urllib3's
+    ``MaxRetryError``), not a ``Timeout``; a ``ConnectTimeout`` is no connection at all."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
     if isinstance(exc, requests.Timeout):
         return True
     inner = exc.args[0] if exc.args else None
