@@ -187,7 +187,8 @@ class CouchDB:
     ) -> requests.Response:
         """Send one request to ``<db>/<path>`` and translate failures into ``CouchError``s."""
         url = f"{self.url}/{path}" if path else self.url
-        timeout = self.timeout if "/_view/" in path else self.doc_timeout
+        view = "/_view/" in path
+        timeout = self.timeout if view else self.doc_timeout
         try:
             response = self.session.request(
                 method,
@@ -204,7 +205,7 @@ class CouchDB:
                 connect_attempts=self._retries + 1,
                 read_attempts=self._read_retries + 1 if method in _IDEMPOTENT else 1,
                 wait=timeout[1],
-                view="/_view/" in path,
+                view=view,
             ) from None
         if response.status_code >= 400:
             self._raise_for(response, doc_id)

@@ -231,10 +231,10 @@ def test_stageit_campaign_end_to_end(
     # no secret anywhere
     logs += "\n".join(p.read_text() for p in (late_folder / "logs").glob("*.log"))
     book = "\n".join(p.read_text() for p in (tmp / "stage-book").glob("*.json*"))
+    tokens = documents_text(cli_env.server, cli_env.name, ids + late_ids)
     for secret in secrets:
         assert secret not in "\n".join(seen), "in a command's output"
         assert secret not in logs, "in a pilot's log"
-        tokens = documents_text(cli_env.server, cli_env.name, ids + late_ids)
         assert secret not in tokens, "in a token"
         assert secret not in book, "in the staging book"
     assert hits == set(), f"in a process's argv or environment: {sorted(hits)}"
